@@ -1,0 +1,36 @@
+# The two commands that matter (see README): `make demo` and `make test`.
+SHELL := /bin/bash
+PY    := .venv/bin/python
+TF    := .tools/bin/terraform
+export CHECKPOINT_DISABLE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup demo test test-fast lint fmt bench clean
+
+setup: ## Install everything (virtualenv, pinned tools, offline Terraform toolchain); idempotent
+	@tools/bootstrap.sh
+
+demo: setup ## Local deployment + demo against the local AWS on 127.0.0.1
+	$(PY) -m tools.demo
+
+test: setup ## The whole test suite (unit, Terraform, end-to-end, lint)
+	$(PY) -m pytest
+
+test-fast: setup ## Unit tests only (no Terraform)
+	$(PY) -m pytest -m "not e2e"
+
+lint: setup ## ruff, mypy and terraform fmt
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(TF) fmt -check -recursive -diff .
+
+fmt: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+	$(TF) fmt -recursive .
+
+bench: setup ## Fleet-scale benchmark of the monitor
+	$(PY) -m tools.bench
+
+clean:
+	rm -rf .build examples/*/.build examples/*/.terraform demo-output bench-output

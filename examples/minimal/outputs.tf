@@ -1,0 +1,9 @@
+output "function_names" {
+  description = "Deployed function names by role."
+  value       = module.personalize_monitor.function_names
+}
+
+output "package_paths" {
+  description = "Local paths of the packages Terraform built, by role."
+  value       = module.personalize_monitor.package_paths
+}

@@ -1,0 +1,259 @@
+"""Find the campaigns and recommenders to monitor, with as few Personalize calls as possible.
+
+Per region: one paginated List call per resource type (max page size). A resource is
+described only when it is new to this container or its ``lastUpdatedDateTime`` changed since
+the cached describe; solution versions (immutable) are described once. Warm Lambda containers
+keep the cache, and a cold start describes at a bounded rate so it does not trip
+Personalize's throttling. Resources that are not ACTIVE, are being deleted, or vanish between
+list and describe are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from botocore.exceptions import ClientError
+
+from . import arns, clients
+from .config import Settings
+from .log import get_logger
+
+log = get_logger("discovery")
+
+DELETING = ("DELETE PENDING", "DELETE IN_PROGRESS")
+PAGE_SIZE = 100
+
+
+@dataclass
+class Resource:
+    """A monitored inference resource (campaign or recommender)."""
+
+    arn: str
+    kind: str  # arns.KIND_CAMPAIGN | arns.KIND_RECOMMENDER
+    name: str
+    region: str
+    status: str
+    min_capacity: int  # minProvisionedTPS or minRecommendationRequestsPerSecond
+    metric_name: str  # AWS/Personalize request metric
+    created: dt.datetime
+    last_updated: dt.datetime
+    dataset_group_arn: Optional[str] = None
+    recipe_arn: Optional[str] = None
+    latest_update_status: Optional[str] = None
+    config: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dimension(self) -> str:
+        return "CampaignArn" if self.kind == arns.KIND_CAMPAIGN else "RecommenderArn"
+
+    @property
+    def updatable(self) -> bool:
+        """ACTIVE with no update, delete or stop in progress."""
+        return self.status == "ACTIVE" and self.latest_update_status in (None, "ACTIVE", "CREATE FAILED", "UPDATE FAILED")
+
+
+class RateLimiter:
+    """Token bucket: at most ``rate`` acquisitions per second (burst of one second)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                wait = (1 - self.tokens) / self.rate
+            time.sleep(wait)
+
+
+class DescribeCache:
+    """Describe results kept across invocations of a warm container."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.resources: Dict[str, Tuple[dt.datetime, Dict[str, Any]]] = {}
+        self.solution_versions: Dict[str, Dict[str, Any]] = {}
+        self.describes = 0
+
+    def get(self, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
+        with self.lock:
+            found = self.resources.get(arn)
+        return found[1] if found and found[0] == last_updated else None
+
+    def put(self, arn: str, last_updated: dt.datetime, description: Dict[str, Any]) -> None:
+        with self.lock:
+            self.resources[arn] = (last_updated, description)
+
+    def forget(self, arn: str) -> None:
+        with self.lock:
+            self.resources.pop(arn, None)
+
+
+CACHE = DescribeCache()
+
+
+def _paginate(client: Any, operation: str, key: str) -> List[Dict[str, Any]]:
+    items: List[Dict[str, Any]] = []
+    for page in client.get_paginator(operation).paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+        items.extend(page.get(key, []))
+    return items
+
+
+def _not_found(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+class RegionDiscovery:
+    """Discovery in one region; safe to run regions in parallel threads."""
+
+    def __init__(self, settings: Settings, region: str, cache: DescribeCache = CACHE) -> None:
+        self.settings = settings
+        self.region = region
+        self.cache = cache
+        self.client = clients.client("personalize", region)
+        self.limiter = RateLimiter(settings.describe_rate_per_second)
+        self.skipped: List[Dict[str, str]] = []
+
+    def _wanted(self, scope: Optional[Tuple[str, ...]]) -> Optional[set[str]]:
+        if scope is None:
+            return None if self.region in (self.settings.regions or (self.settings.home_region,)) else set()
+        return {a for a in scope if arns.parse(a).region == self.region}
+
+    def _skip(self, arn: str, reason: str) -> None:
+        self.skipped.append({"arn": arn, "reason": reason})
+        log.info("skipping resource", extra={"arn": arn, "reason": reason, "region": self.region})
+
+    def _describe(self, operation: str, arn_key: str, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
+        cached = self.cache.get(arn, last_updated)
+        if cached is not None:
+            return cached
+        self.limiter.acquire()
+        try:
+            response = getattr(self.client, operation)(**{arn_key: arn})
+        except ClientError as exc:
+            if _not_found(exc):
+                self.cache.forget(arn)
+                self._skip(arn, "deleted between list and describe")
+                return None
+            raise
+        with self.cache.lock:
+            self.cache.describes += 1
+        description: Dict[str, Any] = response[arn_key.replace("Arn", "")]
+        self.cache.put(arn, last_updated, description)
+        return description
+
+    def _solution_version(self, arn: str) -> Dict[str, Any]:
+        with self.cache.lock:
+            found = self.cache.solution_versions.get(arn)
+        if found is None:
+            self.limiter.acquire()
+            found = self.client.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
+            with self.cache.lock:
+                self.cache.solution_versions[arn] = found
+        return found
+
+    def _missing(self, wanted: Optional[set[str]], seen: set[str]) -> None:
+        for arn in sorted((wanted or set()) - seen):
+            self._skip(arn, "not found or not ACTIVE")
+
+    def campaigns(self) -> List[Resource]:
+        wanted = self._wanted(self.settings.campaign_arns)
+        if wanted == set():
+            return []
+        found: List[Resource] = []
+        seen: set[str] = set()
+        for summary in _paginate(self.client, "list_campaigns", "campaigns"):
+            arn = summary["campaignArn"]
+            if wanted is not None and arn not in wanted:
+                continue
+            seen.add(arn)
+            if summary.get("status") != "ACTIVE":
+                self._skip(arn, f"status {summary.get('status')}")
+                continue
+            detail = self._describe("describe_campaign", "campaignArn", arn, summary["lastUpdatedDateTime"])
+            if detail is None:
+                continue
+            update = detail.get("latestCampaignUpdate") or {}
+            if detail.get("status") != "ACTIVE" or update.get("status") in DELETING:
+                self._skip(arn, f"status {detail.get('status')}, latest update {update.get('status')}")
+                continue
+            version = self._solution_version(detail["solutionVersionArn"])
+            recipe = version.get("recipeArn")
+            found.append(
+                Resource(
+                    arn=arn,
+                    kind=arns.KIND_CAMPAIGN,
+                    name=detail["name"],
+                    region=self.region,
+                    status=detail["status"],
+                    min_capacity=int(detail["minProvisionedTPS"]),
+                    metric_name="GetPersonalizedRanking"
+                    if arns.is_personalized_ranking_recipe(recipe)
+                    else "GetRecommendations",
+                    created=detail["creationDateTime"],
+                    last_updated=detail["lastUpdatedDateTime"],
+                    dataset_group_arn=version.get("datasetGroupArn"),
+                    recipe_arn=recipe,
+                    latest_update_status=update.get("status"),
+                    config=dict(detail.get("campaignConfig") or {}),
+                )
+            )
+        self._missing(wanted, seen)
+        return found
+
+    def recommenders(self) -> List[Resource]:
+        wanted = self._wanted(self.settings.recommender_arns)
+        if wanted == set():
+            return []
+        found: List[Resource] = []
+        seen: set[str] = set()
+        for summary in _paginate(self.client, "list_recommenders", "recommenders"):
+            arn = summary["recommenderArn"]
+            if wanted is not None and arn not in wanted:
+                continue
+            seen.add(arn)
+            if summary.get("status") != "ACTIVE":
+                self._skip(arn, f"status {summary.get('status')}")
+                continue
+            detail = self._describe("describe_recommender", "recommenderArn", arn, summary["lastUpdatedDateTime"])
+            if detail is None:
+                continue
+            update = detail.get("latestRecommenderUpdate") or {}
+            if detail.get("status") != "ACTIVE" or update.get("status") in DELETING:
+                self._skip(arn, f"status {detail.get('status')}, latest update {update.get('status')}")
+                continue
+            config = dict(detail.get("recommenderConfig") or {})
+            found.append(
+                Resource(
+                    arn=arn,
+                    kind=arns.KIND_RECOMMENDER,
+                    name=detail["name"],
+                    region=self.region,
+                    status=detail["status"],
+                    min_capacity=int(config.get("minRecommendationRequestsPerSecond", 1)),
+                    metric_name="GetRecommendations",
+                    created=detail["creationDateTime"],
+                    last_updated=detail["lastUpdatedDateTime"],
+                    dataset_group_arn=detail.get("datasetGroupArn"),
+                    recipe_arn=detail.get("recipeArn"),
+                    latest_update_status=update.get("status"),
+                    config=config,
+                )
+            )
+        self._missing(wanted, seen)
+        return found
+
+    def all(self) -> List[Resource]:
+        return self.campaigns() + self.recommenders()

@@ -1,0 +1,42 @@
+"""Clock handling: the scheduled time EventBridge stamps on an event is 'now' for a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping, Optional
+
+# A scheduled event older than this (a retry, a replay, a simulation) still names its own
+# window; one from the future is refused in favour of the wall clock.
+MAX_FUTURE_SKEW = dt.timedelta(minutes=10)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def parse_iso(value: object) -> Optional[dt.datetime]:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def run_time(event: Any, wall: Optional[dt.datetime] = None) -> dt.datetime:
+    """The time a run is for: the event's ``time`` when sane, else the wall clock."""
+    wall = wall or utcnow()
+    if isinstance(event, Mapping):
+        stamped = parse_iso(event.get("time"))
+        if stamped is not None and stamped <= wall + MAX_FUTURE_SKEW:
+            return stamped
+    return wall
+
+
+def age_hours(then: dt.datetime, now: dt.datetime) -> float:
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.timezone.utc)
+    return (now - then).total_seconds() / 3600.0

@@ -1,0 +1,142 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id  = data.aws_caller_identity.current.account_id
+  partition   = data.aws_partition.current.partition
+  home_region = data.aws_region.current.id
+  build_dir   = "${path.root}/.build/${var.name}"
+
+  all_campaigns      = var.campaign_arns == tolist(["all"])
+  all_recommenders   = var.recommender_arns == tolist(["all"])
+  discovery_regions  = length(var.regions) > 0 ? var.regions : [local.home_region]
+  explicit_arns      = concat(local.all_campaigns ? [] : var.campaign_arns, local.all_recommenders ? [] : var.recommender_arns)
+  explicit_regions   = [for arn in local.explicit_arns : split(":", arn)[3]]
+  monitored_regions  = distinct(concat(local.all_campaigns || local.all_recommenders ? local.discovery_regions : [], local.explicit_regions))
+  personalize_prefix = "arn:${local.partition}:personalize"
+
+  # Resource ARNs the functions may describe (and, for the action functions, change).
+  campaign_resources = local.all_campaigns ? [
+    for r in local.discovery_regions : "${local.personalize_prefix}:${r}:${local.account_id}:campaign/*"
+  ] : var.campaign_arns
+  recommender_resources = local.all_recommenders ? [
+    for r in local.discovery_regions : "${local.personalize_prefix}:${r}:${local.account_id}:recommender/*"
+  ] : var.recommender_arns
+  solution_resources = [
+    for r in local.monitored_regions : "${local.personalize_prefix}:${r}:${local.account_id}:solution/*"
+  ]
+
+  # Settings every function reads (see functions/layer/python/personalize_monitor/config.py).
+  common_environment = {
+    PM_NAME             = var.name
+    PM_REGIONS          = jsonencode(var.regions)
+    PM_CAMPAIGN_ARNS    = jsonencode(var.campaign_arns)
+    PM_RECOMMENDER_ARNS = jsonencode(var.recommender_arns)
+    PM_TAGS             = jsonencode(var.tags)
+  }
+
+  function_defaults = {
+    build_dir                = local.build_dir
+    runtime                  = var.lambda_runtime
+    log_retention_days       = var.log_retention_days
+    kms_key_arn              = var.kms_key_arn
+    permissions_boundary_arn = var.permissions_boundary_arn
+    iam_role_path            = var.iam_role_path
+  }
+}
+
+################################################################################
+# Shared layer: the Personalize and CloudWatch logic every function imports
+################################################################################
+
+data "archive_file" "layer" {
+  type             = "zip"
+  source_dir       = "${path.module}/functions/layer"
+  output_path      = "${local.build_dir}/layer.zip"
+  output_file_mode = "0644"
+  excludes         = ["**/__pycache__/**", "**/*.pyc"]
+}
+
+resource "aws_lambda_layer_version" "shared" {
+  layer_name          = "${var.name}-shared"
+  description         = "Personalize Monitor shared code (personalize_monitor package)"
+  filename            = data.archive_file.layer.output_path
+  source_code_hash    = data.archive_file.layer.output_base64sha256
+  compatible_runtimes = [var.lambda_runtime]
+}
+
+################################################################################
+# Monitor: every 5 minutes, discover and measure campaigns and recommenders
+################################################################################
+
+data "aws_iam_policy_document" "monitor" {
+  statement {
+    sid = "ListInferenceResources"
+    # List* have no resource-level permissions in Personalize.
+    actions   = ["personalize:ListCampaigns", "personalize:ListRecommenders"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeMonitoredResources"
+    actions   = ["personalize:DescribeCampaign", "personalize:DescribeRecommender"]
+    resources = concat(local.campaign_resources, local.recommender_resources)
+  }
+
+  statement {
+    sid       = "DescribeSolutionVersions"
+    actions   = ["personalize:DescribeSolutionVersion"]
+    resources = local.solution_resources
+  }
+
+  statement {
+    sid = "ReadRequestMetrics"
+    # GetMetricData has no resource-level permissions.
+    actions   = ["cloudwatch:GetMetricData"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "WriteMonitorMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["PersonalizeMonitor"]
+    }
+  }
+}
+
+module "monitor" {
+  source = "./modules/lambda-function"
+
+  function_name = "${var.name}-monitor"
+  description   = "Measures Personalize campaigns and recommenders every 5 minutes"
+  source_dir    = "${path.module}/functions/monitor"
+  handler       = "monitor.lambda_handler"
+  timeout       = var.monitor_timeout
+  memory_size   = var.monitor_memory_size
+  # One run at a time: overlapping runs would only duplicate work.
+  reserved_concurrent_executions = 1
+  layers                         = [aws_lambda_layer_version.shared.arn]
+  policy_json                    = data.aws_iam_policy_document.monitor.json
+  environment                    = local.common_environment
+
+  event_rules = {
+    schedule = {
+      description         = "Runs the Personalize monitor"
+      schedule_expression = var.monitor_schedule_expression
+    }
+  }
+
+  build_dir                = local.function_defaults.build_dir
+  runtime                  = local.function_defaults.runtime
+  log_retention_days       = local.function_defaults.log_retention_days
+  kms_key_arn              = local.function_defaults.kms_key_arn
+  permissions_boundary_arn = local.function_defaults.permissions_boundary_arn
+  iam_role_path            = local.function_defaults.iam_role_path
+  tags                     = var.tags
+}

@@ -1,0 +1,111 @@
+variable "function_name" {
+  description = "Name of the Lambda function, its IAM role and its log group (/aws/lambda/<name>)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "The function_name must be 1-64 characters of letters, digits, hyphens and underscores."
+  }
+}
+
+variable "description" {
+  description = "Description of the Lambda function."
+  type        = string
+  default     = ""
+}
+
+variable "source_dir" {
+  description = "Directory whose contents become the function package (zipped without a build step)."
+  type        = string
+}
+
+variable "build_dir" {
+  description = "Directory the package zip is written to."
+  type        = string
+}
+
+variable "handler" {
+  description = "Function entry point, module.function."
+  type        = string
+  default     = "handler.lambda_handler"
+}
+
+variable "runtime" {
+  description = "Lambda Python runtime identifier."
+  type        = string
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds."
+  type        = number
+  default     = 60
+}
+
+variable "memory_size" {
+  description = "Function memory in MB."
+  type        = number
+  default     = 256
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency; -1 for none."
+  type        = number
+  default     = -1
+}
+
+variable "layers" {
+  description = "Layer version ARNs attached to the function."
+  type        = list(string)
+  default     = []
+}
+
+variable "environment" {
+  description = "Environment variables of the function."
+  type        = map(string)
+  default     = {}
+}
+
+variable "policy_json" {
+  description = "IAM policy document (JSON) with the function's own permissions; log permissions are added here."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group in days."
+  type        = number
+}
+
+variable "kms_key_arn" {
+  description = "KMS key ARN that encrypts the log group and the function's environment; null for AWS-managed keys."
+  type        = string
+  default     = null
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary attached to the function's IAM role; null for none."
+  type        = string
+  default     = null
+}
+
+variable "iam_role_path" {
+  description = "Path of the function's IAM role."
+  type        = string
+  default     = "/"
+}
+
+variable "event_rules" {
+  description = "EventBridge rules on the default bus that invoke the function, keyed by a short suffix of the rule name. Each sets schedule_expression or event_pattern; input replaces the event when set."
+  type = map(object({
+    description         = string
+    schedule_expression = optional(string)
+    event_pattern       = optional(string)
+    input               = optional(string)
+  }))
+  default = {}
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,94 @@
+"""Session-wide test tooling: the local AWS, a loopback-only network guard, Terraform on PATH.
+
+* One local AWS (moto + Personalize stand-in) per session on free 127.0.0.1 ports; every
+  boto3 client in the tests and in the functions reaches it through AWS_ENDPOINT_URL*.
+* Terraform configurations under examples/ and tests/terraform/ get a generated
+  ``local_override.tf`` pointing every provider endpoint (sts and ec2 included) at it and
+  passing the newest runtime the local aws provider 3.39 accepts; removed at session end.
+* Any socket connection from the test process to a non-loopback address fails the test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.localaws import ROOT, LocalAWS
+
+LOCAL_RUNTIME = "python3.8"
+TERRAFORM_DIRS = sorted(
+    [p for p in (ROOT / "examples").iterdir() if p.is_dir()]
+    + [p for p in (ROOT / "tests/terraform").glob("*") if p.is_dir()]
+)
+
+os.environ["PATH"] = f"{ROOT / '.tools/bin'}{os.pathsep}{os.environ['PATH']}"
+os.environ["CHECKPOINT_DISABLE"] = "1"
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+os.environ["TF_CLI_CONFIG_FILE"] = str(ROOT / ".tools/terraformrc")
+for key in [k for k in os.environ if k.startswith("AWS_")]:
+    del os.environ[key]
+
+
+# -- loopback-only network guard ----------------------------------------------------------------
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise AssertionError(f"test tried to connect to non-loopback address {address!r}")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+
+
+# -- local AWS ----------------------------------------------------------------------------------
+def override_for(directory: Path, aws: LocalAWS) -> str:
+    """Provider endpoints and local runtime for one Terraform root configuration."""
+    text = "\n".join(p.read_text() for p in directory.glob("*.tf") if not p.name.endswith("_override.tf"))
+    assume_role = "assume_role" in text
+    out = [aws.provider_override(assume_role=assume_role)]
+    for module in sorted(set(re.findall(r'module\s+"([^"]+)"\s*{[^}]*?source\s*=\s*"\.\./\.\."', text, re.S))):
+        out.append(f'module "{module}" {{\n  lambda_runtime = "{LOCAL_RUNTIME}"\n}}\n')
+    return "\n".join(o for o in out if o)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_aws() -> Iterator[LocalAWS]:
+    aws = LocalAWS.start()
+    os.environ.update(aws.env())
+    written = []
+    for directory in TERRAFORM_DIRS:
+        target = directory / "local_override.tf"
+        target.write_text(override_for(directory, aws))
+        written.append(target)
+    try:
+        yield aws
+    finally:
+        for target in written:
+            target.unlink(missing_ok=True)
+        aws.stop()
+
+
+@pytest.fixture()
+def aws(local_aws: LocalAWS) -> Iterator[LocalAWS]:
+    """The local AWS, emptied before the test; the layer's client cache forgotten."""
+    from personalize_monitor import clients, discovery
+
+    local_aws.reset()
+    clients.reset()
+    discovery.CACHE.__init__()  # type: ignore[misc]
+    yield local_aws

@@ -1,0 +1,224 @@
+"""One process that serves the local AWS used by the tests, the demo and the benchmark.
+
+* moto (every AWS service moto has) on one 127.0.0.1 port, with three additions made here:
+  - EventBridge rules whose targets are Lambda functions or SNS topics: moto 5.2.5 answers
+    PutEvents with HTTP 500 for those (NotImplementedError). Here SNS targets are published
+    to moto's own SNS backend (so SNS -> SQS subscriptions see them, input transformers
+    applied) and Lambda targets are recorded in an *outbox* that the tests' Lambda router
+    drains and executes (there is no Docker engine to run Lambda code in moto).
+  - a per-(service, operation) call counter and an injectable fixed latency per call, for
+    the benchmark (a stand-in for real network round trips).
+  - a small control API under ``/_localaws/`` (calls, config, lambda outbox).
+* the Personalize control-plane stand-in (tools.localaws.personalize_stub) on another port,
+  resolving the caller's account exactly as moto does (so STS assume-role works for both).
+
+Run ``python -m tools.localaws.server --ready-file PATH``; once both ports listen it writes
+``{"moto": URL, "personalize": URL, "pid": N}`` to PATH. Test tooling only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Callable
+
+_AUTH_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: Counter[tuple[str, str, str]] = Counter()
+        self.latency_ms = 0.0
+        self.outbox: list[dict[str, Any]] = []
+        self.sns_deliveries: list[dict[str, Any]] = []
+
+
+STATE = _State()
+
+
+def _operation(environ: dict[str, Any], body: bytes) -> tuple[str, str, str]:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = _AUTH_SCOPE.search(auth)
+    region, service = (m.group(1), m.group(2)) if m else ("-", "-")
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return service, target.rsplit(".", 1)[-1], region
+    cbor = _CBOR_PATH.match(environ.get("PATH_INFO", ""))
+    if cbor:
+        return service, cbor.group(1), region
+    for source in (environ.get("QUERY_STRING", ""), body.decode("latin-1")):
+        am = re.search(r"(?:^|&)Action=([A-Za-z0-9]+)", source)
+        if am:
+            return service, am.group(1), region
+    return service, f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '')}", region
+
+
+def _json_response(start_response: Callable[..., Any], payload: Any, status: str = "200 OK") -> list[bytes]:
+    data = json.dumps(payload, default=str).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    path = environ.get("PATH_INFO", "")
+    method = environ.get("REQUEST_METHOD", "GET")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    with STATE.lock:
+        if path == "/_localaws/calls" and method == "GET":
+            rows = [
+                {"service": s, "operation": o, "region": r, "count": n}
+                for (s, o, r), n in sorted(STATE.calls.items())
+            ]
+            return _json_response(start_response, rows)
+        if path == "/_localaws/calls" and method == "DELETE":
+            STATE.calls.clear()
+            return _json_response(start_response, {"ok": True})
+        if path == "/_localaws/config" and method == "POST":
+            if "latency_ms" in body:
+                STATE.latency_ms = float(body["latency_ms"])
+            return _json_response(start_response, {"latency_ms": STATE.latency_ms})
+        if path == "/_localaws/lambda-outbox":
+            items = list(STATE.outbox)
+            if method == "POST":  # drain
+                STATE.outbox.clear()
+            return _json_response(start_response, items)
+        if path == "/_localaws/sns-deliveries":
+            return _json_response(start_response, list(STATE.sns_deliveries))
+    return _json_response(start_response, {"error": f"unknown control path {method} {path}"}, "404 Not Found")
+
+
+def instrument(app: Callable[..., Any]) -> Callable[..., Any]:
+    """WSGI middleware: control API, call counting and latency injection in front of moto."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith("/_localaws/"):
+            return _control(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return app(environ, start_response)  # type: ignore[no-any-return]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        import io
+
+        environ["wsgi.input"] = io.BytesIO(body)
+        key = _operation(environ, body)
+        with STATE.lock:
+            STATE.calls[key] += 1
+            latency = STATE.latency_ms
+        if latency:
+            time.sleep(latency / 1000.0)
+        return app(environ, start_response)  # type: ignore[no-any-return]
+
+    return wrapped
+
+
+def patch_eventbridge_delivery() -> None:
+    """Deliver EventBridge events to Lambda (outbox) and SNS (moto's backend) targets."""
+    from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
+    from moto.events import models as events_models
+    from moto.events.utils import EventTemplateParser
+    from moto.sns import sns_backends
+    from moto.utilities.arns import parse_arn
+
+    original = events_models.Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("lambda", "sns")]
+        rest = [t for t in self.targets if t not in ours]
+        for target in ours:
+            arn = parse_arn(target["Arn"])
+            event = copy.deepcopy(original_event)
+            if "time" in event and not isinstance(event["time"], str):
+                event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
+            if target.get("InputTransformer"):
+                transformer = target["InputTransformer"]
+                payload: Any = EventTemplateParser.parse(
+                    input_template=transformer.get("InputTemplate"),
+                    input_paths_map=transformer.get("InputPathsMap", {}),
+                    event=event,
+                )
+            elif target.get("Input"):
+                payload = json.loads(target["Input"])
+            else:
+                payload = event
+            if arn.service == "sns":
+                message = payload if isinstance(payload, str) else json.dumps(payload)
+                backend = sns_backends[arn.account][arn.region]
+                backend.publish(message=message, arn=target["Arn"])
+                with STATE.lock:
+                    STATE.sns_deliveries.append({"topic": target["Arn"], "rule": self.name, "message": message})
+            else:
+                with STATE.lock:
+                    STATE.outbox.append(
+                        {
+                            "function_arn": target["Arn"],
+                            "rule": self.name,
+                            "rule_arn": self.arn,
+                            "event": payload,
+                            "received": time.time(),
+                        }
+                    )
+        if rest:
+            clone = copy.copy(self)
+            clone.targets = rest
+            original(clone, original_event, transform_input)
+
+    events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def serve(ready_file: str, latency_ms: float = 0.0) -> None:
+    from moto.iam.models import get_account_id_from
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from tools.localaws.personalize_stub import PersonalizeStub
+
+    patch_eventbridge_delivery()
+    STATE.latency_ms = latency_ms
+    app = instrument(DomainDispatcherApplication(create_backend_app))
+    moto_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=moto_server.serve_forever, daemon=True).start()
+    stub = PersonalizeStub(account_resolver=get_account_id_from)
+    personalize_url = stub.start(host="127.0.0.1", port=0)
+    moto_url = f"http://127.0.0.1:{moto_server.server_port}"
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    tmp = ready_file + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump({"moto": moto_url, "personalize": personalize_url, "pid": os.getpid()}, fh)
+    os.replace(tmp, ready_file)
+    stop.wait()
+    stub.stop()
+    moto_server.shutdown()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.localaws.server")
+    parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    serve(args.ready_file, args.latency_ms)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Offline Terraform toolchain used by the tests, the demo and CI (not shipped)."""
