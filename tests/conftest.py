@@ -2,9 +2,10 @@
 
 * One local AWS (moto + Personalize stand-in) per session on free 127.0.0.1 ports; every
   boto3 client in the tests and in the functions reaches it through AWS_ENDPOINT_URL*.
-* Terraform configurations under examples/ and tests/terraform/ get a generated
-  ``local_override.tf`` pointing every provider endpoint (sts and ec2 included) at it and
-  passing the newest runtime the local aws provider 3.39 accepts; removed at session end.
+* Terraform configurations under examples/ and tests/terraform/ run from a staged copy of
+  the repository (see stage_tree) with a generated ``local_override.tf`` pointing every
+  provider endpoint (sts and ec2 included) at it and passing the newest runtime the local
+  aws provider 3.39 accepts. pytest-terraform's module directory is that stage.
 * Any socket connection from the test process to a non-loopback address fails the test.
 """
 
@@ -13,16 +14,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_terraform import tf as pytest_terraform_tf
 
 from tools.localaws import ROOT, LocalAWS
 
 LOCAL_RUNTIME = "python3.8"
+STAGE: dict[str, Path] = {}
 TERRAFORM_DIRS = sorted(
     [p for p in (ROOT / "examples").iterdir() if p.is_dir()]
     + [p for p in (ROOT / "tests/terraform").glob("*") if p.is_dir()]
@@ -61,26 +65,49 @@ def override_for(directory: Path, aws: LocalAWS) -> str:
     text = "\n".join(p.read_text() for p in directory.glob("*.tf") if not p.name.endswith("_override.tf"))
     assume_role = "assume_role" in text
     out = [aws.provider_override(assume_role=assume_role)]
-    for module in sorted(set(re.findall(r'module\s+"([^"]+)"\s*{[^}]*?source\s*=\s*"\.\./\.\."', text, re.S))):
+    for module in sorted(set(re.findall(r'module\s+"([^"]+)"\s*{[^}]*?source\s*=\s*"(?:\.\./)+\.\."', text, re.S))):
         out.append(f'module "{module}" {{\n  lambda_runtime = "{LOCAL_RUNTIME}"\n}}\n')
     return "\n".join(o for o in out if o)
 
 
+def stage_tree(stage: Path, aws: LocalAWS) -> None:
+    """A copy of the repository layout for Terraform to run in, without touching the source tree.
+
+    Module sources (``../..``) resolve to the stage root, whose module files are symlinks to
+    the repository's; the configurations under examples/ and tests/terraform/ are copied and
+    get a ``local_override.tf``. Parallel pytest sessions (each with its own local AWS) and
+    Terraform's working files (.build/, state) never meet in the checkout.
+    """
+    for entry in ROOT.iterdir():
+        if entry.name in ("examples", "tests") or entry.name.startswith("."):
+            continue
+        (stage / entry.name).symlink_to(entry)
+    for directory in TERRAFORM_DIRS:
+        target = stage / directory.relative_to(ROOT)
+        target.mkdir(parents=True)
+        for item in directory.iterdir():
+            if item.suffix in (".tf", ".tfvars", ".hcl", ".json", ".md") and not item.name.endswith("_override.tf"):
+                shutil.copy2(item, target / item.name)
+        (target / "local_override.tf").write_text(override_for(directory, aws))
+
+
 @pytest.fixture(scope="session", autouse=True)
-def local_aws() -> Iterator[LocalAWS]:
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
     aws = LocalAWS.start()
     os.environ.update(aws.env())
-    written = []
-    for directory in TERRAFORM_DIRS:
-        target = directory / "local_override.tf"
-        target.write_text(override_for(directory, aws))
-        written.append(target)
+    stage = tmp_path_factory.mktemp("stage")
+    stage_tree(stage, aws)
+    STAGE["root"] = stage
+    pytest_terraform_tf.LazyModuleDir.value = str(stage)
     try:
         yield aws
     finally:
-        for target in written:
-            target.unlink(missing_ok=True)
         aws.stop()
+
+
+def staged(relative: str) -> Path:
+    """The staged copy of a Terraform configuration, e.g. staged("examples/minimal")."""
+    return STAGE["root"] / relative
 
 
 @pytest.fixture()

@@ -7,3 +7,8 @@ output "package_paths" {
   description = "Local paths of the packages Terraform built, by role."
   value       = module.personalize_monitor.package_paths
 }
+
+output "layer_arn" {
+  description = "ARN of the shared layer version."
+  value       = module.personalize_monitor.layer_arn
+}

@@ -4,8 +4,10 @@ Publishes the seed's metrics (namespace ``PersonalizeMonitor``) to the deploymen
 ``monitoredResourceCount``; per campaign ``minProvisionedTPS``, ``averageTPS``,
 ``campaignUtilization`` (dimension ``CampaignArn``); per recommender
 ``minRecommendationRequestsPerSecond``, ``averageRPS``, ``recommenderUtilization``
-(dimension ``RecommenderArn``). Regions are worked on concurrently; one region's failure is
-logged, counted in ``monitorErrors`` and does not stop the others.
+(dimension ``RecommenderArn``); and ``monitorErrors`` (regions or steps that failed).
+Regions are worked on concurrently; one region's failure is logged, counted and does not
+stop the others. After measuring, the steps in ``STEPS`` run with a RunContext, each
+isolated from the others' failures, and the events they collected are published.
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
-from personalize_monitor import metrics, timeutil
+from personalize_monitor import events, metrics, timeutil
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.log import get_logger
+from personalize_monitor.runcontext import Measurement, RunContext
 
 log = get_logger("monitor")
+
+Step = Callable[[RunContext], Dict[str, Any]]
+
+# Steps run after the metrics are published, in this order.
+STEPS: List[Tuple[str, Step]] = []
+
+_state = {"runs": 0}
 
 
 @dataclass
@@ -51,47 +61,74 @@ def measure_region(settings: Settings, region: str, now: dt.datetime) -> RegionR
 
 def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
     started = time.monotonic()
+    cold_start = _state["runs"] == 0
+    _state["runs"] += 1
     regions = settings.monitored_regions
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(regions)))) as pool:
         results = list(pool.map(lambda r: measure_region(settings, r, now), regions))
 
     window_start, _ = metrics.last_window(now)
+    measurements: List[Measurement] = []
     datums: List[Dict[str, Any]] = []
-    report: List[Dict[str, Any]] = []
     for res in results:
         for resource in res.resources:
             requests = res.requests.get(resource.arn, 0.0)
-            datums += metrics.resource_datums(resource, requests, window_start, settings.publish_derived_metrics)
             average = requests / metrics.WINDOW_SECONDS
-            report.append(
-                {
-                    "arn": resource.arn,
-                    "kind": resource.kind,
-                    "region": resource.region,
-                    "requests": requests,
-                    "average": average,
-                    "min_capacity": resource.min_capacity,
-                    "utilization": metrics.utilization(average, resource.min_capacity),
-                }
+            measurements.append(
+                Measurement(resource, requests, average, metrics.utilization(average, resource.min_capacity))
             )
-    errors = [r for r in results if r.error]
+            datums += metrics.resource_datums(resource, requests, window_start, settings.publish_derived_metrics)
+
+    ctx = RunContext(
+        settings=settings,
+        now=now,
+        window_start=window_start,
+        measurements=measurements,
+        failed_regions=[r.region for r in results if r.error],
+        cold_start=cold_start,
+    )
+    step_results: Dict[str, Any] = {}
+    step_errors = 0
+    for name, step in STEPS:
+        try:
+            step_results[name] = step(ctx)
+        except Exception as exc:  # noqa: BLE001 - one step's failure must not stop the others
+            step_errors += 1
+            step_results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            log.error("step failed", extra={"step": name, "error": str(exc)}, exc_info=True)
+    if ctx.events:
+        try:
+            events.publish(settings.home_region, ctx.events)
+        except Exception as exc:  # noqa: BLE001 - counted below, metrics still published
+            step_errors += 1
+            log.error("publishing events failed", extra={"error": str(exc)}, exc_info=True)
+
+    errors = len(ctx.failed_regions) + step_errors
     datums.append({"MetricName": "monitoredResourceCount", "Timestamp": window_start,
-                   "Value": float(len(report)), "Unit": "Count"})
+                   "Value": float(len(measurements)), "Unit": "Count"})
     datums.append({"MetricName": "monitorErrors", "Timestamp": window_start,
-                   "Value": float(len(errors)), "Unit": "Count"})
+                   "Value": float(errors), "Unit": "Count"})
     metrics.put_metrics(settings.home_region, datums)
 
-    summary = {
+    summary: Dict[str, Any] = {
         "window_start": window_start.isoformat(),
-        "monitored": len(report),
+        "monitored": len(measurements),
+        "errors": errors,
         "regions": {r.region: {"resources": len(r.resources), "error": r.error or None} for r in results},
         "skipped": [s for r in results for s in r.skipped],
-        "resources": report,
+        "resources": [
+            {"arn": m.resource.arn, "kind": m.resource.kind, "region": m.resource.region,
+             "requests": m.requests, "average": m.average, "min_capacity": m.resource.min_capacity,
+             "utilization": m.utilization}
+            for m in measurements
+        ],
+        "steps": step_results,
+        "events": [e.detail_type for e in ctx.events],
         "duration_seconds": round(time.monotonic() - started, 3),
     }
     log.info(
         "monitor run complete",
-        extra={"monitored": len(report), "region_errors": len(errors), "window_start": summary["window_start"],
+        extra={"monitored": len(measurements), "errors": errors, "window_start": summary["window_start"],
                "duration_seconds": summary["duration_seconds"]},
     )
     return summary

@@ -1,0 +1,19 @@
+output "function_names" {
+  description = "Deployed function names by role."
+  value       = module.personalize_monitor.function_names
+}
+
+output "monitored_regions" {
+  description = "Regions the monitor looks in."
+  value       = module.personalize_monitor.monitored_regions
+}
+
+output "layer_arn" {
+  description = "ARN of the shared layer version."
+  value       = module.personalize_monitor.layer_arn
+}
+
+output "package_paths" {
+  description = "Local paths of the packages Terraform built, by role."
+  value       = module.personalize_monitor.package_paths
+}

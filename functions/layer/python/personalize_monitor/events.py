@@ -1,0 +1,78 @@
+"""Publishing the system's events to the default EventBridge bus (source ``personalize.monitor``).
+
+Detail types (the seed's contract):
+commands   BuildPersonalizeMonitorDashboard, UpdatePersonalizeCampaignMinProvisionedTPS,
+           UpdatePersonalizeRecommenderMinRecommendationRPS, DeletePersonalizeCampaign,
+           StopPersonalizeRecommender
+notices    PersonalizeCampaignMinProvisionedTPSUpdated,
+           PersonalizeRecommenderMinRecommendationRPSUpdated, PersonalizeCampaignDeleted,
+           PersonalizeRecommenderStopped
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, List, Sequence
+
+from . import clients
+from .config import EVENT_SOURCE
+from .log import get_logger
+
+log = get_logger("events")
+
+BUILD_DASHBOARD = "BuildPersonalizeMonitorDashboard"
+UPDATE_CAMPAIGN_TPS = "UpdatePersonalizeCampaignMinProvisionedTPS"
+UPDATE_RECOMMENDER_RPS = "UpdatePersonalizeRecommenderMinRecommendationRPS"
+DELETE_CAMPAIGN = "DeletePersonalizeCampaign"
+STOP_RECOMMENDER = "StopPersonalizeRecommender"
+CAMPAIGN_TPS_UPDATED = "PersonalizeCampaignMinProvisionedTPSUpdated"
+RECOMMENDER_RPS_UPDATED = "PersonalizeRecommenderMinRecommendationRPSUpdated"
+CAMPAIGN_DELETED = "PersonalizeCampaignDeleted"
+RECOMMENDER_STOPPED = "PersonalizeRecommenderStopped"
+
+COMMANDS = (BUILD_DASHBOARD, UPDATE_CAMPAIGN_TPS, UPDATE_RECOMMENDER_RPS, DELETE_CAMPAIGN, STOP_RECOMMENDER)
+NOTIFICATIONS = (CAMPAIGN_TPS_UPDATED, RECOMMENDER_RPS_UPDATED, CAMPAIGN_DELETED, RECOMMENDER_STOPPED)
+
+MAX_ENTRIES_PER_CALL = 10  # PutEvents limit
+
+
+class PublishError(RuntimeError):
+    """EventBridge rejected one or more entries after retries."""
+
+
+@dataclass(frozen=True)
+class Event:
+    detail_type: str
+    detail: Dict[str, Any]
+    resources: Sequence[str] = ()
+
+
+def publish(region: str, events: Sequence[Event]) -> int:
+    """Put events on the default bus in batches of 10; raises PublishError on rejected entries."""
+    bus = clients.client("events", region)
+    calls = 0
+    failed: List[Dict[str, Any]] = []
+    for start in range(0, len(events), MAX_ENTRIES_PER_CALL):
+        batch = events[start : start + MAX_ENTRIES_PER_CALL]
+        entries = [
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": e.detail_type,
+                "Detail": json.dumps(e.detail, default=str),
+                "Resources": list(e.resources),
+            }
+            for e in batch
+        ]
+        response = bus.put_events(Entries=entries)
+        calls += 1
+        if response.get("FailedEntryCount"):
+            for entry, result in zip(batch, response.get("Entries", [])):
+                if result.get("ErrorCode"):
+                    failed.append({"detail_type": entry.detail_type, "error": result.get("ErrorCode"),
+                                   "message": result.get("ErrorMessage")})
+    for e in events:
+        log.info("event published", extra={"detail_type": e.detail_type, "resources": list(e.resources)})
+    if failed:
+        raise PublishError(f"{len(failed)} event(s) rejected: {failed[:3]}")
+    return calls
