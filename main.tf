@@ -29,12 +29,33 @@ locals {
 
   # Settings every function reads (see functions/layer/python/personalize_monitor/config.py).
   common_environment = {
-    PM_NAME             = var.name
-    PM_REGIONS          = jsonencode(var.regions)
-    PM_CAMPAIGN_ARNS    = jsonencode(var.campaign_arns)
-    PM_RECOMMENDER_ARNS = jsonencode(var.recommender_arns)
-    PM_TAGS             = jsonencode(var.tags)
+    PM_NAME                               = var.name
+    PM_REGIONS                            = jsonencode(var.regions)
+    PM_CAMPAIGN_ARNS                      = jsonencode(var.campaign_arns)
+    PM_RECOMMENDER_ARNS                   = jsonencode(var.recommender_arns)
+    PM_TAGS                               = jsonencode(var.tags)
+    PM_NOTIFICATION_TOPIC_ARN             = local.notification_topic_arn
+    PM_AUTO_CREATE_UTILIZATION_ALARMS     = tostring(var.auto_create_utilization_alarms)
+    PM_UTILIZATION_THRESHOLD_PERCENT      = tostring(var.utilization_threshold_percent)
+    PM_AUTO_CREATE_IDLE_ALARMS            = tostring(var.auto_create_idle_alarms)
+    PM_IDLE_THRESHOLD_HOURS               = tostring(var.idle_threshold_hours)
+    PM_AUTO_ADJUST_MIN_TPS                = tostring(var.auto_adjust_min_tps)
+    PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES = tostring(var.auto_delete_or_stop_idle_resources)
+    PM_DRY_RUN                            = tostring(var.dry_run)
+    PM_PROTECTION_TAG_KEY                 = var.protection_tag_key
+    PM_DASHBOARD_NAME                     = local.dashboard_name
   }
+
+  # Every Lambda function of the module by role; each feature file adds its own map.
+  functions = merge({ monitor = module.monitor }, local.action_functions, local.dashboard_functions)
+
+  # The monitor's IAM policy: the base statements below plus each feature's (unique Sids).
+  monitor_policy_documents = compact([
+    data.aws_iam_policy_document.monitor.json,
+    local.monitor_alarms_policy_json,
+    local.monitor_actions_policy_json,
+    local.monitor_dashboard_policy_json,
+  ])
 
   function_defaults = {
     build_dir                = local.build_dir
@@ -110,6 +131,10 @@ data "aws_iam_policy_document" "monitor" {
   }
 }
 
+data "aws_iam_policy_document" "monitor_combined" {
+  source_policy_documents = local.monitor_policy_documents
+}
+
 module "monitor" {
   source = "./modules/lambda-function"
 
@@ -122,7 +147,7 @@ module "monitor" {
   # One run at a time: overlapping runs would only duplicate work.
   reserved_concurrent_executions = 1
   layers                         = [aws_lambda_layer_version.shared.arn]
-  policy_json                    = data.aws_iam_policy_document.monitor.json
+  policy_json                    = data.aws_iam_policy_document.monitor_combined.json
   environment                    = local.common_environment
 
   event_rules = {

@@ -1,29 +1,21 @@
 output "function_names" {
   description = "Deployed Lambda function names by role (monitor, ...)."
-  value = {
-    monitor = module.monitor.function_name
-  }
+  value       = { for role, f in local.functions : role => f.function_name }
 }
 
 output "function_arns" {
   description = "Deployed Lambda function ARNs by role."
-  value = {
-    monitor = module.monitor.function_arn
-  }
+  value       = { for role, f in local.functions : role => f.function_arn }
 }
 
 output "role_arns" {
   description = "IAM role ARNs of the functions by role."
-  value = {
-    monitor = module.monitor.role_arn
-  }
+  value       = { for role, f in local.functions : role => f.role_arn }
 }
 
 output "log_group_names" {
   description = "CloudWatch log group names of the functions by role."
-  value = {
-    monitor = module.monitor.log_group_name
-  }
+  value       = { for role, f in local.functions : role => f.log_group_name }
 }
 
 output "layer_arn" {
@@ -38,8 +30,5 @@ output "monitored_regions" {
 
 output "package_paths" {
   description = "Local paths of the zip packages Terraform built, by role (\"layer\" for the shared layer)."
-  value = {
-    layer   = data.archive_file.layer.output_path
-    monitor = module.monitor.package_path
-  }
+  value       = merge({ layer = data.archive_file.layer.output_path }, { for role, f in local.functions : role => f.package_path })
 }

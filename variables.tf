@@ -164,3 +164,74 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+################################################################################
+# Alarms (the monitor creates and maintains one set per monitored resource)
+################################################################################
+
+variable "auto_create_utilization_alarms" {
+  description = "Create and maintain a low-utilization alarm for every monitored campaign and recommender."
+  type        = bool
+  default     = true
+}
+
+variable "utilization_threshold_percent" {
+  description = "Utilization (percent of the provisioned minimum TPS/RPS) below which the low-utilization alarm fires, 0-1000."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.utilization_threshold_percent >= 0 && var.utilization_threshold_percent <= 1000
+    error_message = "The utilization_threshold_percent must be between 0 and 1000."
+  }
+}
+
+variable "auto_create_idle_alarms" {
+  description = "Create and maintain an idle alarm (no requests for idle_threshold_hours) for every monitored campaign and recommender."
+  type        = bool
+  default     = true
+}
+
+variable "idle_threshold_hours" {
+  description = "Hours without a single request after which a resource counts as idle (idle alarm, and idle delete/stop when enabled), 1-168."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.idle_threshold_hours >= 1 && var.idle_threshold_hours <= 168 && floor(var.idle_threshold_hours) == var.idle_threshold_hours
+    error_message = "The idle_threshold_hours must be a whole number of hours between 1 and 168 (CloudWatch evaluates alarms over at most seven days)."
+  }
+}
+
+################################################################################
+# Cost optimization actions
+################################################################################
+
+variable "auto_adjust_min_tps" {
+  description = "Step down the minimum TPS/RPS of over-provisioned campaigns and recommenders (25 % an hour, never below the 14-day low watermark or 1)."
+  type        = bool
+  default     = true
+}
+
+variable "auto_delete_or_stop_idle_resources" {
+  description = "Delete idle campaigns and stop idle recommenders (no requests for idle_threshold_hours, older than that and not updated within it)."
+  type        = bool
+  default     = false
+}
+
+variable "dry_run" {
+  description = "Make and announce every cost decision (as notification events) without changing any resource."
+  type        = bool
+  default     = false
+}
+
+variable "protection_tag_key" {
+  description = "Resources carrying a tag with this key are monitored and alarmed but never changed by the module."
+  type        = string
+  default     = "PersonalizeMonitor:Protect"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", var.protection_tag_key)) && substr(var.protection_tag_key, 0, 4) != "aws:"
+    error_message = "The protection_tag_key must be a valid tag key: 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:."
+  }
+}

@@ -96,6 +96,7 @@ class Settings:
     price_per_tps_hour: float = 0.2
     price_per_request_hour: float = 0.0
     tags: Dict[str, str] = field(default_factory=dict)
+    dashboard_name: str = ""  # empty: no dashboard
 
     @property
     def monitored_regions(self) -> Tuple[str, ...]:
@@ -165,4 +166,5 @@ class Settings:
             price_per_tps_hour=_number(env, "PM_PRICE_PER_TPS_HOUR", 0.2, 0, 1000),
             price_per_request_hour=_number(env, "PM_PRICE_PER_REQUEST_HOUR", 0.0, 0, 1000),
             tags=tags,
+            dashboard_name=env.get("PM_DASHBOARD_NAME", ""),
         )
