@@ -98,7 +98,8 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
     stage = tmp_path_factory.mktemp("stage")
     stage_tree(stage, aws)
     STAGE["root"] = stage
-    pytest_terraform_tf.LazyModuleDir.value = str(stage)
+    # pytest-terraform fixtures name an example: terraform("multi-region", ...).
+    pytest_terraform_tf.LazyModuleDir.value = str(stage / "examples")
     try:
         yield aws
     finally:
