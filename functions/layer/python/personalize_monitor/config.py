@@ -75,6 +75,16 @@ def _arn_scope(env: Mapping[str, str], key: str, kind: str) -> Optional[Tuple[st
     return tuple(dict.fromkeys(values))
 
 
+def _scheduled_arns(env: Mapping[str, str]) -> Tuple[str, ...]:
+    values = _json_list(env, "PM_SCHEDULED_CAPACITY_ARNS", [])
+    for value in values:
+        try:
+            arns.parse(value)
+        except arns.InvalidArn as exc:
+            raise ConfigError(f"PM_SCHEDULED_CAPACITY_ARNS: {exc}") from None
+    return tuple(dict.fromkeys(values))
+
+
 @dataclass(frozen=True)
 class Settings:
     name: str = DEFAULT_NAME
@@ -92,9 +102,12 @@ class Settings:
     protection_tag_key: str = "PersonalizeMonitor:Protect"
     notification_topic_arn: str = ""
     publish_derived_metrics: bool = True
-    describe_rate_per_second: float = 5.0
-    price_per_tps_hour: float = 0.2
-    price_per_request_hour: float = 0.0
+    describe_rate_per_second: float = 10.0
+    # Estimated prices (USD) for the savings stated in cost-action notifications.
+    price_per_tps_hour: float = 0.2  # campaigns: per TPS-hour of max(min TPS, actual TPS)
+    price_per_rps_hour: float = 0.2  # recommenders: per RPS-hour (3,600 requests) of max(min RPS, actual)
+    # Resources whose minimum follows var.scheduled_capacity: the automatic step-down leaves them alone.
+    scheduled_capacity_arns: Tuple[str, ...] = ()
     tags: Dict[str, str] = field(default_factory=dict)
     dashboard_name: str = ""  # empty: no dashboard
 
@@ -162,9 +175,10 @@ class Settings:
             protection_tag_key=env.get("PM_PROTECTION_TAG_KEY", "PersonalizeMonitor:Protect"),
             notification_topic_arn=topic,
             publish_derived_metrics=_bool(env, "PM_PUBLISH_DERIVED_METRICS", True),
-            describe_rate_per_second=_number(env, "PM_DESCRIBE_RATE_PER_SECOND", 5, 0.1, 100),
+            describe_rate_per_second=_number(env, "PM_DESCRIBE_RATE_PER_SECOND", 10, 0.1, 100),
             price_per_tps_hour=_number(env, "PM_PRICE_PER_TPS_HOUR", 0.2, 0, 1000),
-            price_per_request_hour=_number(env, "PM_PRICE_PER_REQUEST_HOUR", 0.0, 0, 1000),
+            price_per_rps_hour=_number(env, "PM_PRICE_PER_RPS_HOUR", 0.2, 0, 1000),
+            scheduled_capacity_arns=_scheduled_arns(env),
             tags=tags,
             dashboard_name=env.get("PM_DASHBOARD_NAME", ""),
         )
