@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,13 +22,9 @@ import pytest
 from pytest_terraform import tf as pytest_terraform_tf
 
 from tools.localaws import ROOT, LocalAWS
+from tools.localaws.staging import stage_tree
 
-LOCAL_RUNTIME = "python3.8"
 STAGE: dict[str, Path] = {}
-TERRAFORM_DIRS = sorted(
-    [p for p in (ROOT / "examples").iterdir() if p.is_dir()]
-    + [p for p in (ROOT / "tests/terraform").glob("*") if p.is_dir()]
-)
 
 os.environ["PATH"] = f"{ROOT / '.tools/bin'}{os.pathsep}{os.environ['PATH']}"
 os.environ["CHECKPOINT_DISABLE"] = "1"
@@ -60,37 +54,6 @@ socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 
 
 # -- local AWS ----------------------------------------------------------------------------------
-def override_for(directory: Path, aws: LocalAWS) -> str:
-    """Provider endpoints and local runtime for one Terraform root configuration."""
-    text = "\n".join(p.read_text() for p in directory.glob("*.tf") if not p.name.endswith("_override.tf"))
-    assume_role = "assume_role" in text
-    out = [aws.provider_override(assume_role=assume_role)]
-    for module in sorted(set(re.findall(r'module\s+"([^"]+)"\s*{[^}]*?source\s*=\s*"(?:\.\./)+\.\."', text, re.S))):
-        out.append(f'module "{module}" {{\n  lambda_runtime = "{LOCAL_RUNTIME}"\n}}\n')
-    return "\n".join(o for o in out if o)
-
-
-def stage_tree(stage: Path, aws: LocalAWS) -> None:
-    """A copy of the repository layout for Terraform to run in, without touching the source tree.
-
-    Module sources (``../..``) resolve to the stage root, whose module files are symlinks to
-    the repository's; the configurations under examples/ and tests/terraform/ are copied and
-    get a ``local_override.tf``. Parallel pytest sessions (each with its own local AWS) and
-    Terraform's working files (.build/, state) never meet in the checkout.
-    """
-    for entry in ROOT.iterdir():
-        if entry.name in ("examples", "tests") or entry.name.startswith("."):
-            continue
-        (stage / entry.name).symlink_to(entry)
-    for directory in TERRAFORM_DIRS:
-        target = stage / directory.relative_to(ROOT)
-        target.mkdir(parents=True)
-        for item in directory.iterdir():
-            if item.suffix in (".tf", ".tfvars", ".hcl", ".json", ".md") and not item.name.endswith("_override.tf"):
-                shutil.copy2(item, target / item.name)
-        (target / "local_override.tf").write_text(override_for(directory, aws))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
     aws = LocalAWS.start()
