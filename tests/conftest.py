@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ from tools.localaws.staging import stage_tree
 
 STAGE: dict[str, Path] = {}
 
-os.environ["PATH"] = f"{ROOT / '.tools/bin'}{os.pathsep}{os.environ['PATH']}"
+# The test interpreter's directory too: `python3` there has boto3, which the module's destroy-time
+# teardown (scripts/teardown.py, run by Terraform as `python3`) needs.
+os.environ["PATH"] = os.pathsep.join([str(ROOT / ".tools/bin"), os.path.dirname(sys.executable), os.environ["PATH"]])
 os.environ["CHECKPOINT_DISABLE"] = "1"
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 os.environ["TF_CLI_CONFIG_FILE"] = str(ROOT / ".tools/terraformrc")
@@ -50,7 +53,7 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
     return _real_connect(self, address)
 
 
-socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+socket.socket.connect = _loopback_only  # type: ignore[method-assign,assignment]
 
 
 # -- local AWS ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
 
-from tools.fleet import Fleet, Seeded
+from tools.fleet import ECOMMERCE_RECIPE, Fleet, Seeded
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction
 from tools.localaws.staging import stage_tree
@@ -63,7 +63,7 @@ def seed(aws: LocalAWS, now: dt.datetime) -> tuple[Fleet, Dict[str, Dict[dt.date
     plan = [
         (fleet.campaign(HOME, us, "product-recs", min_tps=10), 1800),
         (fleet.campaign(HOME, us, "search-rerank", min_tps=2, ranking=True), 900),
-        (fleet.recommender(HOME, us, "for-you", min_rps=5, recipe="arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you"), 450),
+        (fleet.recommender(HOME, us, "for-you", min_rps=5, recipe=ECOMMERCE_RECIPE), 450),
         (fleet.campaign("eu-west-1", eu, "similar-titles", min_tps=4), 0),
         (fleet.recommender("eu-west-1", eu, "top-picks", min_rps=2), 420),
     ]

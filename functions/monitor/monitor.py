@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Tuple
 
-from personalize_monitor import events, metrics, timeutil
+from personalize_monitor import alarms, dashboard, events, metrics, timeutil
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.log import get_logger
@@ -29,7 +29,10 @@ log = get_logger("monitor")
 Step = Callable[[RunContext], Dict[str, Any]]
 
 # Steps run after the metrics are published, in this order.
-STEPS: List[Tuple[str, Step]] = []
+STEPS: List[Tuple[str, Step]] = [
+    ("alarms", alarms.reconcile),
+    ("dashboard", dashboard.request_rebuild_on_change),
+]
 
 _state = {"runs": 0}
 
@@ -53,7 +56,7 @@ def measure_region(settings: Settings, region: str, now: dt.datetime) -> RegionR
         start, end = metrics.last_window(now)
         sums = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS)
         result.requests = {arn: sum(v for _, v in points) for arn, points in sums.items()}
-    except Exception as exc:  # noqa: BLE001 - isolate the region, report it below
+    except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         log.error("region failed", extra={"region": region, "error": result.error}, exc_info=True)
     return result
@@ -92,14 +95,14 @@ def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
     for name, step in STEPS:
         try:
             step_results[name] = step(ctx)
-        except Exception as exc:  # noqa: BLE001 - one step's failure must not stop the others
+        except Exception as exc:
             step_errors += 1
             step_results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             log.error("step failed", extra={"step": name, "error": str(exc)}, exc_info=True)
     if ctx.events:
         try:
             events.publish(settings.home_region, ctx.events)
-        except Exception as exc:  # noqa: BLE001 - counted below, metrics still published
+        except Exception as exc:
             step_errors += 1
             log.error("publishing events failed", extra={"error": str(exc)}, exc_info=True)
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from pytest_terraform import terraform
-from tools.fleet import Fleet, Seeded
-from tools.localaws import LocalAWS
-from tools.localaws.lambda_runner import DeployedFunction
 
 from tests import tfutil
 from tests.conftest import staged
+from tools.fleet import Fleet, Seeded
+from tools.localaws import LocalAWS
+from tools.localaws.lambda_runner import DeployedFunction
 
 terraform("multi-region", scope="module", name="multi_region")
 
@@ -108,7 +108,7 @@ def test_deployed_monitor_publishes_seed_metrics(multi_region: Any, local_aws: L
         got = [metric_value(aws, n, seeded.dimension, arn, window) for n in names]
         assert got == pytest.approx([seeded.min_capacity, average, utilization]), (seeded.name, requests)
     # Personalized-ranking campaigns are measured on GetPersonalizedRanking.
-    assert traffic[[a for a in traffic if a.endswith("shop-rank")][0]][0].metric_name == "GetPersonalizedRanking"
+    assert traffic[next(a for a in traffic if a.endswith("shop-rank"))][0].metric_name == "GetPersonalizedRanking"
     count = aws.client("cloudwatch", HOME).get_metric_statistics(
         Namespace="PersonalizeMonitor", MetricName="monitoredResourceCount", StartTime=window,
         EndTime=window + dt.timedelta(minutes=5), Period=300, Statistics=["Maximum"],

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tools.localaws import ROOT, LocalAWS
 
 from tests import tfutil
 from tests.conftest import staged
+from tools.localaws import ROOT, LocalAWS
 
-CONFIGS = sorted([p for p in (ROOT / "examples").iterdir() if (p / "main.tf").exists()]) + [
-    ROOT / "tests/terraform/root_default"
+CONFIGS = [
+    *sorted(p for p in (ROOT / "examples").iterdir() if (p / "main.tf").exists()),
+    ROOT / "tests/terraform/root_default",
 ]
 
 

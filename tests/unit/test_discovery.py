@@ -9,6 +9,7 @@ import pytest
 from personalize_monitor import discovery
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery
+
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 

@@ -57,7 +57,7 @@ def main() -> int:
             answer["error"] = init_error
         else:
             try:
-                answer["result"] = handler(request["event"], Context(timeout))  # type: ignore[misc]
+                answer["result"] = handler(request["event"], Context(timeout))
             except Exception:  # noqa: BLE001 - an unhandled error of the function
                 answer["error"] = traceback.format_exc()
         sys.stdout.flush()

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 _AUTH_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
@@ -128,7 +128,7 @@ def patch_eventbridge_delivery() -> None:
     from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
     from moto.events import models as events_models
     from moto.events.utils import EventTemplateParser
-    from moto.sns import sns_backends
+    from moto.sns.models import sns_backends
     from moto.utilities.arns import parse_arn
 
     original = events_models.Rule.send_to_targets
@@ -142,13 +142,13 @@ def patch_eventbridge_delivery() -> None:
             arn = parse_arn(target["Arn"])
             event = copy.deepcopy(original_event)
             if "time" in event and not isinstance(event["time"], str):
-                event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
+                event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(int(float(event["time"]))))
             if target.get("InputTransformer"):
                 transformer = target["InputTransformer"]
                 payload: Any = EventTemplateParser.parse(
                     input_template=transformer.get("InputTemplate"),
                     input_paths_map=transformer.get("InputPathsMap", {}),
-                    event=event,
+                    event=cast(Any, event),
                 )
             elif target.get("Input"):
                 payload = json.loads(target["Input"])
@@ -174,9 +174,9 @@ def patch_eventbridge_delivery() -> None:
         if rest:
             clone = copy.copy(self)
             clone.targets = rest
-            original(clone, original_event, transform_input)
+            original(clone, cast(Any, original_event), transform_input)
 
-    events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
 
 def serve(ready_file: str, latency_ms: float = 0.0) -> None:

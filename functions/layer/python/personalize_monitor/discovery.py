@@ -53,7 +53,9 @@ class Resource:
     @property
     def updatable(self) -> bool:
         """ACTIVE with no update, delete or stop in progress."""
-        return self.status == "ACTIVE" and self.latest_update_status in (None, "ACTIVE", "CREATE FAILED", "UPDATE FAILED")
+        return self.status == "ACTIVE" and self.latest_update_status in (
+            None, "ACTIVE", "CREATE FAILED", "UPDATE FAILED"
+        )
 
 
 class RateLimiter:

@@ -11,9 +11,10 @@ notices    PersonalizeCampaignMinProvisionedTPSUpdated,
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import clients
 from .config import EVENT_SOURCE
@@ -30,6 +31,8 @@ CAMPAIGN_TPS_UPDATED = "PersonalizeCampaignMinProvisionedTPSUpdated"
 RECOMMENDER_RPS_UPDATED = "PersonalizeRecommenderMinRecommendationRPSUpdated"
 CAMPAIGN_DELETED = "PersonalizeCampaignDeleted"
 RECOMMENDER_STOPPED = "PersonalizeRecommenderStopped"
+# A cost action that dry_run held back: what would have happened and why (not a seed type).
+DRY_RUN_DECISION = "PersonalizeMonitorDryRunDecision"
 
 COMMANDS = (BUILD_DASHBOARD, UPDATE_CAMPAIGN_TPS, UPDATE_RECOMMENDER_RPS, DELETE_CAMPAIGN, STOP_RECOMMENDER)
 NOTIFICATIONS = (CAMPAIGN_TPS_UPDATED, RECOMMENDER_RPS_UPDATED, CAMPAIGN_DELETED, RECOMMENDER_STOPPED)
@@ -46,6 +49,9 @@ class Event:
     detail_type: str
     detail: Dict[str, Any]
     resources: Sequence[str] = ()
+    # The event's time (EventBridge stamps the PutEvents time when None): the monitor stamps its
+    # commands with the run's time, so the action functions judge them as of that time.
+    time: Optional[dt.datetime] = None
 
 
 def publish(region: str, events: Sequence[Event]) -> int:
@@ -55,21 +61,23 @@ def publish(region: str, events: Sequence[Event]) -> int:
     failed: List[Dict[str, Any]] = []
     for start in range(0, len(events), MAX_ENTRIES_PER_CALL):
         batch = events[start : start + MAX_ENTRIES_PER_CALL]
-        entries = [
-            {
+        entries: List[Dict[str, Any]] = []
+        for e in batch:
+            entry: Dict[str, Any] = {
                 "Source": EVENT_SOURCE,
                 "DetailType": e.detail_type,
                 "Detail": json.dumps(e.detail, default=str),
                 "Resources": list(e.resources),
             }
-            for e in batch
-        ]
+            if e.time is not None:
+                entry["Time"] = e.time
+            entries.append(entry)
         response = bus.put_events(Entries=entries)
         calls += 1
         if response.get("FailedEntryCount"):
-            for entry, result in zip(batch, response.get("Entries", [])):
+            for sent, result in zip(batch, response.get("Entries", [])):
                 if result.get("ErrorCode"):
-                    failed.append({"detail_type": entry.detail_type, "error": result.get("ErrorCode"),
+                    failed.append({"detail_type": sent.detail_type, "error": result.get("ErrorCode"),
                                    "message": result.get("ErrorMessage")})
     for e in events:
         log.info("event published", extra={"detail_type": e.detail_type, "resources": list(e.resources)})
