@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 PY    := .venv/bin/python
 TF    := .tools/bin/terraform
+SIZES ?= 1000
+REGIONS ?= 3
+LATENCY_MS ?= 50
 export CHECKPOINT_DISABLE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -30,7 +33,7 @@ fmt: setup
 	$(TF) fmt -recursive .
 
 bench: setup ## Fleet-scale benchmark of the monitor
-	$(PY) -m tools.bench
+	$(PY) -m tools.bench --sizes $(SIZES) --regions $(REGIONS) --latency-ms $(LATENCY_MS)
 
 clean:
 	rm -rf .build examples/*/.build examples/*/.terraform demo-output bench-output
