@@ -41,6 +41,17 @@ data "aws_iam_policy_document" "logs" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${local.log_group_arn}:*"]
   }
+
+  # Asynchronous invocations that fail after their retries go to the dead-letter queue.
+  dynamic "statement" {
+    for_each = var.dead_letter_queue_arn == null ? [] : [var.dead_letter_queue_arn]
+
+    content {
+      sid       = "SendFailedEventsToDeadLetterQueue"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
 }
 
 resource "aws_iam_role" "this" {
@@ -88,6 +99,24 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count = var.async_max_retry_attempts == null && var.dead_letter_queue_arn == null ? 0 : 1
+
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.async_max_retry_attempts
+  maximum_event_age_in_seconds = var.async_max_event_age_seconds
+
+  dynamic "destination_config" {
+    for_each = var.dead_letter_queue_arn == null ? [] : [var.dead_letter_queue_arn]
+
+    content {
+      on_failure {
+        destination = destination_config.value
+      }
+    }
+  }
+}
+
 resource "aws_cloudwatch_event_rule" "this" {
   for_each = var.event_rules
 
@@ -105,6 +134,19 @@ resource "aws_cloudwatch_event_target" "this" {
   target_id = "lambda"
   arn       = aws_lambda_function.this.arn
   input     = each.value.input
+
+  retry_policy {
+    maximum_retry_attempts       = var.event_target_max_retry_attempts
+    maximum_event_age_in_seconds = var.event_target_max_event_age_seconds
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = var.dead_letter_queue_arn == null ? [] : [var.dead_letter_queue_arn]
+
+    content {
+      arn = dead_letter_config.value
+    }
+  }
 }
 
 resource "aws_lambda_permission" "events" {

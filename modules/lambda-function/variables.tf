@@ -109,3 +109,53 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "async_max_retry_attempts" {
+  description = "Retries Lambda makes for a failed asynchronous invocation (0-2); null leaves Lambda's default and creates no event invoke config."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.async_max_retry_attempts == null || (var.async_max_retry_attempts >= 0 && var.async_max_retry_attempts <= 2)
+    error_message = "The async_max_retry_attempts must be 0, 1 or 2 (or null)."
+  }
+}
+
+variable "async_max_event_age_seconds" {
+  description = "How long Lambda keeps retrying an asynchronous event (60-21600 seconds)."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.async_max_event_age_seconds >= 60 && var.async_max_event_age_seconds <= 21600
+    error_message = "The async_max_event_age_seconds must be between 60 and 21600."
+  }
+}
+
+variable "dead_letter_queue_arn" {
+  description = "SQS queue ARN that receives events the function could not process: the on-failure destination of asynchronous invocations and the dead-letter queue of its EventBridge targets. null for none."
+  type        = string
+  default     = null
+}
+
+variable "event_target_max_retry_attempts" {
+  description = "Retries EventBridge makes to deliver an event to the function (0-185)."
+  type        = number
+  default     = 185
+
+  validation {
+    condition     = var.event_target_max_retry_attempts >= 0 && var.event_target_max_retry_attempts <= 185
+    error_message = "The event_target_max_retry_attempts must be between 0 and 185."
+  }
+}
+
+variable "event_target_max_event_age_seconds" {
+  description = "How long EventBridge retries delivering an event to the function (60-86400 seconds)."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.event_target_max_event_age_seconds >= 60 && var.event_target_max_event_age_seconds <= 86400
+    error_message = "The event_target_max_event_age_seconds must be between 60 and 86400."
+  }
+}
