@@ -95,6 +95,7 @@ class LocalAWS:
         """Forget every resource in moto and the stand-in (between tests)."""
         self._post(f"{self.moto_url}/moto-api/reset", {})
         self.personalize.reset()
+        self.set_faults()
         self._request("DELETE", f"{self.moto_url}/_localaws/calls")
         self.drain_lambda_outbox()
 
@@ -159,6 +160,20 @@ class LocalAWS:
 
     def set_latency(self, latency_ms: float) -> None:
         self._post(f"{self.moto_url}/_localaws/config", {"latency_ms": latency_ms})
+
+    def set_faults(
+        self,
+        throttle_rate: float = 0.0,
+        throttle_services: tuple[str, ...] = (),
+        unreachable_regions: tuple[str, ...] = (),
+        seed: int = 0,
+    ) -> None:
+        """Throttle a share of moto's calls (services by SigV4 name, e.g. "monitoring") and make
+        regions unreachable (moto answers 503; the Personalize stand-in drops the connection)."""
+        self._post(f"{self.moto_url}/_localaws/config", {
+            "throttle_rate": throttle_rate, "throttle_services": list(throttle_services), "throttle_seed": seed,
+            "unreachable_regions": list(unreachable_regions),
+        })
 
     def drain_lambda_outbox(self) -> list[dict[str, Any]]:
         """EventBridge deliveries to Lambda targets since the last drain (oldest first)."""

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import io
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -39,9 +41,17 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: Counter[tuple[str, str, str]] = Counter()
+        self.throttled: Counter[tuple[str, str, str]] = Counter()
         self.latency_ms = 0.0
         self.outbox: list[dict[str, Any]] = []
         self.sns_deliveries: list[dict[str, Any]] = []
+        # Faults: throttle this share of calls to these services (moto side); regions whose
+        # endpoints are unreachable (moto answers 503, the Personalize stand-in drops the
+        # connection), for the reliability tests.
+        self.throttle_rate = 0.0
+        self.throttle_services: frozenset[str] = frozenset()
+        self.unreachable_regions: frozenset[str] = frozenset()
+        self.rng = random.Random(0)
 
 
 STATE = _State()
@@ -78,17 +88,28 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
     with STATE.lock:
         if path == "/_localaws/calls" and method == "GET":
             rows = [
-                {"service": s, "operation": o, "region": r, "count": n}
+                {"service": s, "operation": o, "region": r, "count": n, "throttled": STATE.throttled[(s, o, r)]}
                 for (s, o, r), n in sorted(STATE.calls.items())
             ]
             return _json_response(start_response, rows)
         if path == "/_localaws/calls" and method == "DELETE":
             STATE.calls.clear()
+            STATE.throttled.clear()
             return _json_response(start_response, {"ok": True})
         if path == "/_localaws/config" and method == "POST":
             if "latency_ms" in body:
                 STATE.latency_ms = float(body["latency_ms"])
-            return _json_response(start_response, {"latency_ms": STATE.latency_ms})
+            if "throttle_rate" in body:
+                STATE.throttle_rate = float(body["throttle_rate"])
+                STATE.throttle_services = frozenset(body.get("throttle_services") or ())
+                STATE.rng = random.Random(body.get("throttle_seed", 0))
+            if "unreachable_regions" in body:
+                STATE.unreachable_regions = frozenset(body["unreachable_regions"] or ())
+            return _json_response(start_response, {
+                "latency_ms": STATE.latency_ms, "throttle_rate": STATE.throttle_rate,
+                "throttle_services": sorted(STATE.throttle_services),
+                "unreachable_regions": sorted(STATE.unreachable_regions),
+            })
         if path == "/_localaws/lambda-outbox":
             items = list(STATE.outbox)
             if method == "POST":  # drain
@@ -97,6 +118,34 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
         if path == "/_localaws/sns-deliveries":
             return _json_response(start_response, list(STATE.sns_deliveries))
     return _json_response(start_response, {"error": f"unknown control path {method} {path}"}, "404 Not Found")
+
+
+def _cbor_text(value: str) -> bytes:
+    data = value.encode()
+    if len(data) < 24:
+        return bytes([0x60 | len(data)]) + data
+    return bytes([0x78, len(data)]) + data
+
+
+def _throttle_response(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A ThrottlingException in the wire protocol the caller used (JSON, CBOR or query XML)."""
+    headers = [("x-amzn-RequestId", "localaws-throttle")]
+    if environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor" or _CBOR_PATH.match(environ.get("PATH_INFO", "")):
+        # CloudWatch (awsQueryCompatible) reports its throttling code as "Throttling".
+        body = bytes([0xA2]) + _cbor_text("__type") + _cbor_text("Throttling") + _cbor_text("message") + _cbor_text(
+            "Rate exceeded"
+        )
+        headers += [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                    ("x-amzn-query-error", "Throttling;Sender")]
+    elif environ.get("HTTP_X_AMZ_TARGET"):
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        headers += [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", "ThrottlingException")]
+    else:
+        body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                b"<Message>Rate exceeded</Message></Error><RequestId>localaws</RequestId></ErrorResponse>")
+        headers += [("Content-Type", "text/xml")]
+    start_response("400 Bad Request", [*headers, ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def instrument(app: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,15 +158,28 @@ def instrument(app: Callable[..., Any]) -> Callable[..., Any]:
             return app(environ, start_response)  # type: ignore[no-any-return]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        import io
-
         environ["wsgi.input"] = io.BytesIO(body)
         key = _operation(environ, body)
         with STATE.lock:
             STATE.calls[key] += 1
             latency = STATE.latency_ms
+            unreachable = key[2] in STATE.unreachable_regions
+            throttle = (
+                STATE.throttle_rate > 0
+                and (not STATE.throttle_services or key[0] in STATE.throttle_services)
+                and STATE.rng.random() < STATE.throttle_rate
+            )
+            if throttle:
+                STATE.throttled[key] += 1
         if latency:
             time.sleep(latency / 1000.0)
+        if unreachable:
+            data = b"region unreachable (localaws fault injection)"
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Connection", "close"),
+                                                       ("Content-Length", str(len(data)))])
+            return [data]
+        if throttle:
+            return _throttle_response(environ, start_response)
         return app(environ, start_response)  # type: ignore[no-any-return]
 
     return wrapped
@@ -179,6 +241,25 @@ def patch_eventbridge_delivery() -> None:
     events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
 
+def patch_stub_unreachable_regions() -> None:
+    """Make the Personalize stand-in drop connections from STATE.unreachable_regions."""
+    from tools.localaws import personalize_stub
+
+    original = personalize_stub._Handler._api
+
+    def _api(self: Any, body: bytes) -> None:
+        m = _AUTH_SCOPE.search(self.headers.get("Authorization", ""))
+        with STATE.lock:
+            unreachable = bool(m) and m.group(1) in STATE.unreachable_regions  # type: ignore[union-attr]
+        if unreachable:
+            self.close_connection = True
+            self.connection.shutdown(2)  # like a host that resets the connection
+            return
+        original(self, body)
+
+    personalize_stub._Handler._api = _api  # type: ignore[method-assign]
+
+
 def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     from moto.iam.models import get_account_id_from
     from moto.moto_server.werkzeug_app import (
@@ -191,6 +272,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     from tools.localaws.personalize_stub import PersonalizeStub
 
     patch_eventbridge_delivery()
+    patch_stub_unreachable_regions()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
     moto_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
