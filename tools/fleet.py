@@ -116,3 +116,15 @@ class Fleet:
         cw = self.aws.client("cloudwatch", resource.region)
         for i in range(0, len(data), 1000):
             cw.put_metric_data(Namespace="AWS/Personalize", MetricData=data[i : i + 1000])
+
+    def latency(self, resource: Seeded, windows: Mapping[dt.datetime, float]) -> None:
+        """Put the request latency (ms) Personalize publishes beside the request metric, per window."""
+        name = f"{resource.metric_name}Latency"
+        data = [
+            {"MetricName": name, "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
+             "Timestamp": start + dt.timedelta(minutes=2, seconds=30), "Value": float(ms), "Unit": "Milliseconds"}
+            for start, ms in sorted(windows.items())
+        ]
+        cw = self.aws.client("cloudwatch", resource.region)
+        for i in range(0, len(data), 1000):
+            cw.put_metric_data(Namespace="AWS/Personalize", MetricData=data[i : i + 1000])

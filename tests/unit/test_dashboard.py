@@ -1,0 +1,346 @@
+"""The dashboard body: valid for PutDashboard as CloudWatch documents it, at fleet scale.
+
+Bodies are checked against tests/dashboard_body_schema.json (written from "Dashboard Body
+Structure and Syntax"), the 24-column grid (no overlap, nothing past column 24), the quotas
+(500 widgets, 500 metrics per widget, 2,500 per dashboard, 1-100 alarms per alarm widget) and
+the metric names (only what the monitor writes or Personalize publishes). Also: the monitor
+step that asks for a rebuild, the function's input checks, and a build against the local AWS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+from personalize_monitor import dashboard as pages
+from personalize_monitor import events, metrics
+from personalize_monitor.config import Settings
+from personalize_monitor.discovery import Resource
+from personalize_monitor.runcontext import Measurement, RunContext
+
+from tools.fleet import Fleet
+from tools.localaws import ROOT, LocalAWS
+
+T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+HOME = "us-east-1"
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+ACCOUNT = "123456789012"
+SCHEMA = json.loads((ROOT / "tests/dashboard_body_schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+# What the monitor writes (metrics.METRIC_NAMES + its two fleet metrics) and what Personalize
+# publishes for campaigns and recommenders (requests and latency, per the Personalize docs).
+ALLOWED = {
+    "PersonalizeMonitor": {n for names in metrics.METRIC_NAMES.values() for n in names}
+    | {"monitoredResourceCount", "monitorErrors"},
+    "AWS/Personalize": {"GetRecommendations", "GetPersonalizedRanking", "GetRecommendationsLatency",
+                        "GetPersonalizedRankingLatency"},
+}
+
+
+def make_fleet(count: int, regions: tuple[str, ...] = REGIONS) -> list[Resource]:
+    """``count`` resources in dataset groups of varied sizes, spread over ``regions``."""
+    sizes = [1, 3, 7, 12, 25, 2, 40]
+    out: list[Resource] = []
+    group = 0
+    while len(out) < count:
+        region = regions[group % len(regions)]
+        dsg = f"arn:aws:personalize:{region}:{ACCOUNT}:dataset-group/group-{group}"
+        for _ in range(sizes[group % len(sizes)]):
+            i = len(out)
+            if i >= count:
+                break
+            kind = "recommender" if i % 4 == 0 else "campaign"
+            metric = "GetPersonalizedRanking" if kind == "campaign" and i % 5 == 0 else "GetRecommendations"
+            out.append(Resource(
+                arn=f"arn:aws:personalize:{region}:{ACCOUNT}:{kind}/res-{i:04d}", kind=kind, name=f"res-{i:04d}",
+                region=region, status="ACTIVE", min_capacity=1 + i % 7, metric_name=metric, created=T0,
+                last_updated=T0, dataset_group_arn=dsg,
+            ))
+        group += 1
+    return out
+
+
+def make_alarms(resources: list[Resource]) -> list[pages.AlarmInfo]:
+    alarms = [pages.AlarmInfo("PersonalizeMonitor-MonitorErrors", f"arn:aws:cloudwatch:{HOME}:{ACCOUNT}:alarm:"
+                              "PersonalizeMonitor-MonitorErrors", "OK", T0, None)]
+    for r in resources:
+        kind = r.kind.capitalize()
+        for prefix, state in (("Low", "ALARM" if r.min_capacity == 3 else "OK"), ("Idle", "INSUFFICIENT_DATA")):
+            name = f"PersonalizeMonitor-{prefix}{kind}{'Utilization' if prefix == 'Low' else ''}-{r.name}"
+            alarms.append(pages.AlarmInfo(name, f"arn:aws:cloudwatch:{HOME}:{ACCOUNT}:alarm:{name}", state, T0, r.arn))
+    return alarms
+
+
+def referenced_metrics(body: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(namespace, metric name, widget region) of every metric, SEARCH and Metrics Insights query."""
+    for widget in body["widgets"]:
+        props = widget["properties"]
+        previous: list[Any] = []
+        for entry in props.get("metrics", []):
+            if isinstance(entry[0], dict):
+                expression = entry[0]["expression"]
+                search = re.search(r"\{([^,}]+),[^}]*\}.*?MetricName=\"([^\"]+)\"", expression)
+                select = re.search(r"SELECT\s+\w+\((\w+)\)\s+FROM\s+SCHEMA\(\"([^\"]+)\"", expression)
+                assert search or select, f"unknown expression {expression}"
+                if search:
+                    yield search.group(1), search.group(2), props["region"]
+                if select:
+                    yield select.group(2), select.group(1), props["region"]
+                continue
+            plain = [e for e in entry if isinstance(e, str)]
+            resolved = [p if p != "." else previous[i] for i, p in enumerate(plain)]
+            previous = resolved
+            yield resolved[0], resolved[1], props["region"]
+
+
+def check_body(body: dict[str, Any], home: str = HOME) -> None:
+    errors = sorted(VALIDATOR.iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message[:300]}" for e in errors[:5])
+    pages.check_limits(body)
+    cells: set[tuple[int, int]] = set()
+    for widget in body["widgets"]:
+        assert widget["x"] + widget["width"] <= pages.GRID_COLUMNS, widget
+        for x in range(widget["x"], widget["x"] + widget["width"]):
+            for y in range(widget["y"], widget["y"] + widget["height"]):
+                assert (x, y) not in cells, f"widgets overlap at {(x, y)}"
+                cells.add((x, y))
+        for entry in widget["properties"].get("metrics", []):
+            if not isinstance(entry[0], dict):  # [ns, name, (dim, value)*, {render}?]
+                strings = [e for e in entry if isinstance(e, str)]
+                assert len(strings) % 2 == 0, entry
+                assert all(isinstance(e, str) for e in entry[:-1]), "a rendering object must come last"
+    for namespace, name, region in referenced_metrics(body):
+        assert name in ALLOWED.get(namespace, set()), (namespace, name)
+        if namespace == "PersonalizeMonitor":
+            assert region == home, "the monitor's metrics live in the home region"
+
+
+@pytest.mark.parametrize("count", [0, 1, 50, 1000])
+def test_pages_are_valid_and_show_every_resource_once(count: int) -> None:
+    fleet = make_fleet(count)
+    built = pages.build_pages("Amazon-Personalize-Monitor", HOME, fleet, make_alarms(fleet), T0)
+    assert [name for name, _ in built] == ["Amazon-Personalize-Monitor"] + [
+        f"Amazon-Personalize-Monitor-{i}" for i in range(2, len(built) + 1)]
+    seen: dict[str, int] = {}
+    for _, body in built:
+        check_body(body)
+        for arn in pages.arns_in_body(body):
+            seen[arn] = seen.get(arn, 0) + 1
+        # Latency graphs read AWS/Personalize in the resources' own region.
+        for widget in body["widgets"]:
+            for entry in widget["properties"].get("metrics", []):
+                if entry[0] == "AWS/Personalize":
+                    assert entry[3].split(":")[3] == widget["properties"]["region"]
+    assert seen == dict.fromkeys((r.arn for r in fleet), 1)
+    header = built[0][1]["widgets"]
+    assert "page 1 of" in header[0]["properties"]["markdown"]
+    assert any(w["type"] == "alarm" for w in header)  # the module's own alarm at least
+    if count == 1000:
+        assert 3 <= len(built) <= 12
+        for _, body in built:
+            assert len(body["widgets"]) <= pages.PAGE_WIDGET_BUDGET
+            assert sum(pages.metric_count(w) for w in body["widgets"]) <= pages.PAGE_METRIC_BUDGET + 30
+
+
+def test_longest_names_still_fit() -> None:
+    fleet = make_fleet(1000)
+    for r in fleet:  # names of the maximum length Personalize allows (63 characters)
+        r.name = r.name + "x" * (63 - len(r.name))
+        r.arn = r.arn.rsplit("/", 1)[0] + "/" + r.name
+    built = pages.build_pages("A" * 200, HOME, fleet, make_alarms(fleet), T0)
+    for _, body in built:
+        check_body(body)
+    assert sum(len(pages.arns_in_body(b)) for _, b in built) == 1000
+
+
+def test_each_resource_gets_the_three_graphs_and_its_alarms() -> None:
+    fleet = make_fleet(12)
+    alarms = make_alarms(fleet)
+    ((_, body),) = pages.build_pages("D", HOME, fleet, alarms, T0)
+    target = fleet[5]
+    graphs = [w for w in body["widgets"] if w["type"] == "metric"
+              and any(target.arn in e for e in w["properties"]["metrics"])]
+    names = sorted(e[1] for w in graphs for e in w["properties"]["metrics"] if target.arn in e)
+    min_name, avg_name, util_name = metrics.METRIC_NAMES[target.kind]
+    latency = pages.LATENCY_METRICS[target.metric_name]
+    assert names == sorted([min_name, avg_name, util_name, latency])
+    alarm_widgets = [w for w in body["widgets"] if w["type"] == "alarm" and w["y"] == graphs[0]["y"]]
+    assert {a.arn for a in alarms if a.resource_arn == target.arn} <= set(alarm_widgets[0]["properties"]["alarms"])
+    text = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    assert any("Dataset group group-0" in t and "personalize/home?region=us-east-1" in t for t in text)
+
+
+def test_console_links_follow_the_partition() -> None:
+    r = make_fleet(1, ("cn-north-1",))[0]
+    r.arn = r.arn.replace("arn:aws:", "arn:aws-cn:")
+    r.dataset_group_arn = (r.dataset_group_arn or "").replace("arn:aws:", "arn:aws-cn:")
+    ((_, body),) = pages.build_pages("D", "cn-north-1", [r], [], T0)
+    text = " ".join(w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text")
+    assert "console.amazonaws.cn" in text and "console.aws.amazon.com" not in text
+
+
+def test_the_checks_catch_invalid_bodies() -> None:
+    ((_, body),) = pages.build_pages("D", HOME, make_fleet(3), [], T0)
+    too_wide = json.loads(json.dumps(body))
+    too_wide["widgets"][-1]["x"] = 20
+    with pytest.raises(AssertionError):
+        check_body(too_wide)
+    mutations: list[Callable[[dict[str, Any]], Any]] = [
+        lambda b: b["widgets"][1]["properties"].pop("region"),
+        lambda b: b["widgets"][1]["properties"].update(period=90),
+        lambda b: b["widgets"][0].update(width=25),
+        lambda b: b["widgets"][1]["properties"]["metrics"].append([{"label": "no expression"}]),
+        lambda b: b["widgets"][1]["properties"].update(colour="red"),
+        lambda b: b.update(widgets=b["widgets"] * 200),
+    ]
+    for mutate in mutations:
+        broken = json.loads(json.dumps(body))
+        mutate(broken)
+        assert list(VALIDATOR.iter_errors(broken)), "schema accepted an invalid body"
+    unknown = json.loads(json.dumps(body))
+    unknown["widgets"][1]["properties"]["metrics"] = [["PersonalizeMonitor", "madeUpMetric"]]
+    with pytest.raises(AssertionError):
+        check_body(unknown)
+
+
+def test_page_names() -> None:
+    assert pages.page_name("D", 1) == "D" and pages.page_name("D", 3) == "D-3"
+    assert [pages.page_number("D", n) for n in ("D", "D-2", "D-10", "D-1", "D-x", "D-Other", "DD-2")] == [
+        1, 2, 10, None, None, None, None]
+
+
+# -- the monitor's rebuild trigger ----------------------------------------------------------------
+def context(resources: list[Resource], failed: tuple[str, ...] = (), name: str = "Dash") -> RunContext:
+    settings = Settings(home_region=HOME, regions=REGIONS, dashboard_name=name)
+    return RunContext(settings=settings, now=T0, window_start=T0,
+                      measurements=[Measurement(r, 0.0, 0.0, 0.0) for r in resources],
+                      failed_regions=list(failed))
+
+
+def test_rebuild_requested_only_when_the_monitored_set_changes(aws: LocalAWS) -> None:
+    pages.reset_state()
+    fleet = make_fleet(6)
+    cw = aws.client("cloudwatch", HOME)
+    ((_, body),) = pages.build_pages("Dash", HOME, fleet[:4], [], T0)
+    cw.put_dashboard(DashboardName="Dash", DashboardBody=json.dumps(body))
+
+    cold = context(fleet[:5])  # cold start: compared with the deployed body (4 resources)
+    result = pages.request_rebuild_on_change(cold)
+    assert result["compared_with"] == "deployed dashboard" and result["added"] == 1
+    assert [e.detail_type for e in cold.events] == [events.BUILD_DASHBOARD]
+    assert cold.events[0].detail["Added"] == [fleet[4].arn]
+
+    warm = context(fleet[:5])
+    assert pages.request_rebuild_on_change(warm)["compared_with"] == "previous run"
+    assert warm.events == []
+
+    # A failed region's resources are not "gone"; a resource removed elsewhere is.
+    lost_region = fleet[1].region
+    keep = [r for r in fleet[:5] if r.region != lost_region and r is not fleet[0]]
+    shrink = context(keep, failed=(lost_region,))
+    result = pages.request_rebuild_on_change(shrink)
+    assert result["removed"] == (0 if fleet[0].region == lost_region else 1)
+    assert all(a.split(":")[3] != lost_region for a in shrink.events[0].detail["Removed"]) if shrink.events else True
+    pages.reset_state()
+
+
+def test_no_dashboard_no_request(aws: LocalAWS) -> None:
+    pages.reset_state()
+    assert pages.request_rebuild_on_change(context(make_fleet(2), name=""))["skipped"]
+    empty = context([])
+    assert pages.request_rebuild_on_change(empty) == {"compared_with": "deployed dashboard", "added": 0,
+                                                      "removed": 0}
+    pages.reset_state()
+
+
+# -- the dashboard function --------------------------------------------------------------------------
+def function_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dashboard_function", ROOT / "functions/dashboard/dashboard.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("event", "accepted"),
+    [
+        ({}, True),
+        ({"Reason": "operator"}, True),
+        ({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, True),
+        ({"source": "personalize.monitor", "detail-type": "BuildPersonalizeMonitorDashboard",
+          "detail": {"Reason": "campaign deleted"}}, True),
+        ({"source": "personalize.monitor", "detail-type": "DeletePersonalizeCampaign", "detail": {}}, False),
+        ({"source": "personalize.monitor", "detail-type": "BuildPersonalizeMonitorDashboard", "detail": []}, False),
+        ({"Reason": 5}, False),
+        ({"Reason": "x" * 1001}, False),
+        ({"ARN": "arn:aws:personalize:us-east-1:123456789012:campaign/c"}, False),
+        ([], False),
+        ("build", False),
+    ],
+)
+def test_handler_input(event: Any, accepted: bool) -> None:
+    ok, reason = function_module().classify(event)
+    assert ok is accepted, reason
+    assert reason
+
+
+def test_rejected_invocation_has_no_side_effects(aws: LocalAWS) -> None:
+    result = function_module().lambda_handler({"source": "evil", "detail-type": "x"}, None)
+    assert result["status"] == "rejected"
+    assert aws.client("cloudwatch", HOME).list_dashboards()["DashboardEntries"] == []
+
+
+def test_build_writes_pages_and_deletes_the_ones_no_longer_needed(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fn = function_module()
+    monkeypatch.setattr(pages, "PAGE_METRIC_BUDGET", 40)  # 10 resources a page
+    fleet = Fleet(aws, T0)
+    groups = {r: fleet.dataset_group(r, f"group-{r}") for r in ("us-east-1", "eu-west-1")}
+    for i in range(12):
+        for region, group in groups.items():
+            fleet.campaign(region, group, f"c{i}-{region}", min_tps=2)
+    settings = Settings(home_region=HOME, regions=("us-east-1", "eu-west-1"), dashboard_name="Dash",
+                        describe_rate_per_second=100)
+    cw = aws.client("cloudwatch", HOME)
+    cw.put_dashboard(DashboardName="Dash-Unrelated", DashboardBody='{"widgets": []}')
+    first = fn.build(settings, "test")
+    extra = [f"Dash-{i}" for i in range(2, len(first["dashboards"]) + 1)]
+    assert len(first["dashboards"]) >= 3 and first["dashboards"] == ["Dash", *extra] and first["resources"] == 24
+    for name in first["dashboards"]:
+        check_body(json.loads(cw.get_dashboard(DashboardName=name)["DashboardBody"]))
+    monkeypatch.setattr(pages, "PAGE_METRIC_BUDGET", 1000)  # the same fleet now fits on one page
+    second = fn.build(settings, "test")
+    assert second["dashboards"] == ["Dash"] and second["deleted"] == sorted(extra)
+    names = sorted(e["DashboardName"] for e in cw.list_dashboards()["DashboardEntries"])
+    assert names == ["Dash", "Dash-Unrelated"]
+
+
+def test_build_leaves_the_dashboard_when_a_region_fails(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    fn = function_module()
+    settings = Settings(home_region=HOME, regions=(HOME,), dashboard_name="Dash")
+
+    def broken(self: Any) -> list[Resource]:
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(fn.RegionDiscovery, "all", broken)
+    with pytest.raises(fn.RegionFailed):
+        fn.build(settings, "test")
+    assert aws.client("cloudwatch", HOME).list_dashboards()["DashboardEntries"] == []
+
+
+def test_schema_file_is_a_valid_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert Path(ROOT / "tests/dashboard_body_schema.json").stat().st_size > 0
