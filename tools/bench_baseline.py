@@ -22,22 +22,27 @@ from botocore.config import Config
 CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
+def client(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region, config=CONFIG)  # type: ignore[call-overload]
+
+
 def run(regions: List[str], now: dt.datetime, home: str = "us-east-1") -> Dict[str, Any]:
     started = time.monotonic()
     end = dt.datetime.fromtimestamp(int(now.timestamp()) - int(now.timestamp()) % 300, dt.timezone.utc)
     start = end - dt.timedelta(minutes=5)
-    home_cw = boto3.client("cloudwatch", region_name=home, config=CONFIG)
+    home_cw = client("cloudwatch", home)
     pending: List[Dict[str, Any]] = []
     monitored = 0
     for region in regions:
-        personalize = boto3.client("personalize", region_name=region, config=CONFIG)
-        cw = boto3.client("cloudwatch", region_name=region, config=CONFIG)
+        personalize = client("personalize", region)
+        cw = client("cloudwatch", region)
         items: List[tuple[str, str]] = []
         for page in personalize.get_paginator("list_campaigns").paginate():
             items += [("campaign", c["campaignArn"]) for c in page["campaigns"]]
         for page in personalize.get_paginator("list_recommenders").paginate():
             items += [("recommender", r["recommenderArn"]) for r in page["recommenders"]]
         for kind, arn in items:
+            detail: Dict[str, Any]
             if kind == "campaign":
                 detail = personalize.describe_campaign(campaignArn=arn)["campaign"]
                 minimum, dim = detail["minProvisionedTPS"], "CampaignArn"

@@ -88,7 +88,8 @@ def render_readme(readme: str, root: Path = ROOT) -> str:
         pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
         if not pattern.search(readme):
             raise SystemExit(f"README.md lacks the {begin} ... {end} markers")
-        readme = pattern.sub(lambda _m, k=key, b=begin, e=end: f"{b}\n{tables[k]}\n{e}", readme)
+        start, stop = pattern.search(readme).span()  # type: ignore[union-attr]
+        readme = f"{readme[:start]}{begin}\n{tables[key]}\n{end}{readme[stop:]}"
     return readme
 
 
