@@ -196,6 +196,11 @@ def patch_eventbridge_delivery() -> None:
     original = events_models.Rule.send_to_targets
 
     def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        # A rule without an event pattern (a schedule) never matches events on a bus; moto treats
+        # the empty pattern as "match everything", which would invoke scheduled functions on
+        # every event.
+        if not self.event_pattern.get_pattern():
+            return
         if not self.event_pattern.matches_event(original_event):
             return
         ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("lambda", "sns")]
