@@ -1,6 +1,6 @@
 terraform {
-  # optional() object attributes need 1.3.
-  required_version = ">= 1.3.0"
+  # optional() object attributes need 1.3; terraform_data (the destroy-time teardown) needs 1.4.
+  required_version = ">= 1.4.0"
 
   required_providers {
     aws = {

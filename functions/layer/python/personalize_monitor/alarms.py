@@ -1,0 +1,496 @@
+"""Alarms for every monitored campaign and recommender, created and kept in step by the monitor.
+
+Two alarms per resource, all in the deployment (home) region on the metrics the monitor
+publishes there (namespace ``PersonalizeMonitor``, dimension ``CampaignArn`` /
+``RecommenderArn`` = the resource ARN, which carries the resource's region), so one SNS topic
+in the home region serves every monitored region:
+
+* low utilization ``<name>-LowCampaignUtilization-<resource>`` /
+  ``<name>-LowRecommenderUtilization-<resource>``: Average of ``campaignUtilization`` /
+  ``recommenderUtilization``, period 300 s, 9 of 12 datapoints < the threshold percent, missing
+  data = missing; actions enabled only while the minimum TPS/RPS is above 1 (at 1 there is
+  nothing left to step down).
+* idle ``<name>-IdleCampaign-<resource>`` / ``<name>-IdleRecommender-<resource>``: Maximum of
+  ``averageTPS`` / ``averageRPS`` <= 0 in every period of the last ``idle_threshold_hours``
+  (period 300 s while 12 x hours periods fit CloudWatch's one-day cap for sub-hour periods,
+  otherwise period 3600 s with ``hours`` periods, within the seven-day cap); missing data =
+  missing (the monitor publishes 0 for an idle resource, so a gap means the monitor did not
+  run, which the monitor's own alarms report); actions enabled only once the resource is at
+  least ``idle_threshold_hours`` old.
+
+Resources outside the home region get ``@<region>`` appended to the alarm name (Personalize
+names cannot contain ``@``), so same-named resources in two regions never collide and the
+home region's names stay the seed's.
+
+Ownership: every alarm is created with the tag ``CreatedBy=<name>`` (plus the deployment's
+tags) and a description that ends with a marker naming the deployment. Reconciliation lists the
+deployment's alarms with ONE paginated DescribeAlarms by name prefix per run (never a look-up
+per resource), creates missing alarms, rewrites an alarm only when its definition differs, and
+deletes an alarm whose resource is gone or out of scope - after confirming the CreatedBy tag
+(one ListTagsForResource per alarm to delete), and never for resources of a region whose
+discovery failed in this run. PutMetricAlarm is paced to CloudWatch's default quota and capped
+per run; whatever is left over is done on the next runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from botocore.exceptions import ClientError
+
+from . import arns, clients, metrics, timeutil
+from .config import METRIC_NAMESPACE, Settings
+from .discovery import RateLimiter, Resource
+from .log import get_logger
+from .runcontext import RunContext
+
+log = get_logger("alarms")
+
+CREATED_BY_TAG = "CreatedBy"
+UTILIZATION = "utilization"
+IDLE = "idle"
+# (resource kind, alarm type) -> the name segment (the seed's names).
+LABELS: Dict[Tuple[str, str], str] = {
+    (arns.KIND_CAMPAIGN, UTILIZATION): "LowCampaignUtilization",
+    (arns.KIND_CAMPAIGN, IDLE): "IdleCampaign",
+    (arns.KIND_RECOMMENDER, UTILIZATION): "LowRecommenderUtilization",
+    (arns.KIND_RECOMMENDER, IDLE): "IdleRecommender",
+}
+_BY_LABEL = {label: key for key, label in LABELS.items()}
+REGION_SEPARATOR = "@"
+MARKER = "Managed by Personalize Monitor"
+
+# Alarm definitions.
+UTILIZATION_PERIOD = 300
+UTILIZATION_EVALUATION_PERIODS = 12
+UTILIZATION_DATAPOINTS_TO_ALARM = 9
+SHORT_PERIOD = 300
+LONG_PERIOD = 3600
+# CloudWatch: period x evaluation periods may not exceed one day for periods under one hour,
+# nor seven days for periods of one hour or more.
+MAX_RANGE_SHORT_PERIOD = 86_400
+MAX_RANGE_LONG_PERIOD = 7 * 86_400
+MIN_IDLE_HOURS = 1
+MAX_IDLE_HOURS = 168
+
+# API limits and pacing.
+DESCRIBE_PAGE_SIZE = 100  # DescribeAlarms MaxRecords maximum
+DELETE_BATCH = 100  # DeleteAlarms accepts at most 100 names
+PUT_RATE_PER_SECOND = 3.0  # CloudWatch's default PutMetricAlarm quota (transactions per second)
+MAX_WRITES_PER_RUN = 90  # ~30 s of PutMetricAlarm at that rate; the rest waits for the next run
+SUMMARY_NAMES = 50  # names listed per category in a run's summary
+
+# The fields of a DescribeAlarms entry that PutMetricAlarm sets; the rest is alarm state.
+COMPARED_FIELDS = (
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Statistic",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+)
+
+
+class AlarmReconcileError(RuntimeError):
+    """Some alarms could not be written or deleted (the others were)."""
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """The desired definition of one alarm: PutMetricAlarm arguments without Tags, plus tags."""
+
+    name: str
+    resource_arn: str
+    kind: str
+    alarm_type: str
+    params: Dict[str, Any]
+    tags: Dict[str, str] = field(default_factory=dict)
+
+    def put_request(self) -> Dict[str, Any]:
+        request = dict(self.params)
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
+        return request
+
+
+# -- names ------------------------------------------------------------------------------------
+def alarm_name(settings: Settings, kind: str, alarm_type: str, resource_name: str, region: str) -> str:
+    """``<name>-<Label>-<resource name>``, plus ``@<region>`` outside the home region."""
+    name = f"{settings.name}-{LABELS[(kind, alarm_type)]}-{resource_name}"
+    if region != settings.home_region:
+        name += REGION_SEPARATOR + region
+    return name
+
+
+def alarm_names_for_arn(settings: Settings, arn: str) -> List[str]:
+    """Both alarm names of a campaign or recommender ARN (for functions that delete or stop one)."""
+    parsed = arns.parse(arn)
+    if parsed.resource_type not in (arns.KIND_CAMPAIGN, arns.KIND_RECOMMENDER):
+        raise arns.InvalidArn(f"not a campaign or recommender ARN: {arn[:120]!r}")
+    return [
+        alarm_name(settings, parsed.resource_type, alarm_type, parsed.name, parsed.region)
+        for alarm_type in (UTILIZATION, IDLE)
+    ]
+
+
+def name_pattern(settings: Settings) -> re.Pattern[str]:
+    """Names of the alarms this deployment creates at run time (not its Terraform-owned alarms)."""
+    labels = "|".join(re.escape(label) for label in _BY_LABEL)
+    return re.compile(
+        "^" + re.escape(settings.name) + r"-(?P<label>" + labels + r")-"
+        r"(?P<resource>[A-Za-z0-9][A-Za-z0-9_-]{0,62})(?:" + re.escape(REGION_SEPARATOR) + r"(?P<region>[a-z0-9-]+))?$"
+    )
+
+
+# -- definitions ------------------------------------------------------------------------------
+def idle_schedule(hours: int) -> Tuple[int, int]:
+    """(period, evaluation periods) of an idle alarm covering exactly ``hours`` hours.
+
+    Five-minute periods while 12 x hours of them stay within CloudWatch's one-day cap for
+    sub-hour periods (up to 24 h); hourly periods beyond (up to the seven-day cap, 168 h).
+    """
+    if not MIN_IDLE_HOURS <= hours <= MAX_IDLE_HOURS or int(hours) != hours:
+        raise ValueError(f"idle threshold must be a whole number of hours in {MIN_IDLE_HOURS}-{MAX_IDLE_HOURS}")
+    short = 3600 // SHORT_PERIOD * int(hours)
+    if SHORT_PERIOD * short <= MAX_RANGE_SHORT_PERIOD:
+        return SHORT_PERIOD, short
+    return LONG_PERIOD, int(hours)
+
+
+def tags_for(settings: Settings) -> Dict[str, str]:
+    tags = dict(settings.tags)
+    tags[CREATED_BY_TAG] = settings.name
+    return tags
+
+
+def tags_digest(tags: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(tags.items())).encode()).hexdigest()[:12]
+
+
+def _marker(settings: Settings, tags: Mapping[str, str]) -> str:
+    # The tags digest makes a change of the deployment's tags show as a definition change
+    # (PutMetricAlarm ignores Tags when it updates an existing alarm).
+    return f"[{MARKER} '{settings.name}'; changes are overwritten; tags {tags_digest(tags)}]"
+
+
+_DIGEST = re.compile(r"; tags ([0-9a-f]{12})\]$")
+
+
+def _noun(resource: Resource) -> Tuple[str, str]:
+    if resource.kind == arns.KIND_CAMPAIGN:
+        return "Campaign", "minimum provisioned TPS"
+    return "Recommender", "minimum recommendation requests per second"
+
+
+def utilization_alarm(settings: Settings, resource: Resource, topic_arn: str) -> AlarmSpec:
+    noun, capacity = _noun(resource)
+    util_metric = metrics.METRIC_NAMES[resource.kind][2]
+    threshold = float(settings.utilization_threshold_percent)
+    tags = tags_for(settings)
+    description = (
+        f"{noun} {resource.name} ({resource.region}): utilization below {threshold:g}% of its {capacity} "
+        f"in {UTILIZATION_DATAPOINTS_TO_ALARM} of the last {UTILIZATION_EVALUATION_PERIODS} five-minute periods. "
+        f"Actions are enabled only while the minimum is above 1. ARN {resource.arn} {_marker(settings, tags)}"
+    )
+    name = alarm_name(settings, resource.kind, UTILIZATION, resource.name, resource.region)
+    params: Dict[str, Any] = {
+        "AlarmName": name,
+        "AlarmDescription": description,
+        "ActionsEnabled": resource.min_capacity > 1,
+        "AlarmActions": [topic_arn] if topic_arn else [],
+        "OKActions": [topic_arn] if topic_arn else [],
+        "InsufficientDataActions": [],
+        "Namespace": METRIC_NAMESPACE,
+        "MetricName": util_metric,
+        "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
+        "Statistic": "Average",
+        "Period": UTILIZATION_PERIOD,
+        "EvaluationPeriods": UTILIZATION_EVALUATION_PERIODS,
+        "DatapointsToAlarm": UTILIZATION_DATAPOINTS_TO_ALARM,
+        "Threshold": threshold,
+        "ComparisonOperator": "LessThanThreshold",
+        "TreatMissingData": "missing",
+    }
+    return AlarmSpec(name, resource.arn, resource.kind, UTILIZATION, params, tags)
+
+
+def idle_alarm(settings: Settings, resource: Resource, topic_arn: str, now: dt.datetime) -> AlarmSpec:
+    noun, _ = _noun(resource)
+    hours = int(settings.idle_threshold_hours)
+    period, evaluations = idle_schedule(hours)
+    rate_metric = metrics.METRIC_NAMES[resource.kind][1]
+    tags = tags_for(settings)
+    description = (
+        f"{noun} {resource.name} ({resource.region}): no requests for {hours} hours. "
+        f"Actions are enabled once the {noun.lower()} is at least {hours} hours old. "
+        f"ARN {resource.arn} {_marker(settings, tags)}"
+    )
+    name = alarm_name(settings, resource.kind, IDLE, resource.name, resource.region)
+    params: Dict[str, Any] = {
+        "AlarmName": name,
+        "AlarmDescription": description,
+        "ActionsEnabled": timeutil.age_hours(resource.created, now) >= hours,
+        "AlarmActions": [topic_arn] if topic_arn else [],
+        "OKActions": [topic_arn] if topic_arn else [],
+        "InsufficientDataActions": [],
+        "Namespace": METRIC_NAMESPACE,
+        "MetricName": rate_metric,
+        "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
+        "Statistic": "Maximum",
+        "Period": period,
+        "EvaluationPeriods": evaluations,
+        "DatapointsToAlarm": evaluations,
+        "Threshold": 0.0,
+        "ComparisonOperator": "LessThanOrEqualToThreshold",
+        "TreatMissingData": "missing",
+    }
+    return AlarmSpec(name, resource.arn, resource.kind, IDLE, params, tags)
+
+
+def desired_alarms(settings: Settings, resources: Sequence[Resource], now: dt.datetime) -> Dict[str, AlarmSpec]:
+    """Every alarm the settings ask for, by name.
+
+    The alarms watch the monitor's derived metrics, so none are wanted when the monitor does
+    not publish them (PM_PUBLISH_DERIVED_METRICS=false).
+    """
+    out: Dict[str, AlarmSpec] = {}
+    if not settings.publish_derived_metrics:
+        return out
+    topic = settings.notification_topic_arn
+    for resource in resources:
+        specs: List[AlarmSpec] = []
+        if settings.auto_create_utilization_alarms:
+            specs.append(utilization_alarm(settings, resource, topic))
+        if settings.auto_create_idle_alarms:
+            specs.append(idle_alarm(settings, resource, topic, now))
+        for spec in specs:
+            if spec.name in out:  # same name and region twice cannot happen; keep the first
+                log.warning("duplicate alarm name", extra={"alarm": spec.name, "arn": spec.resource_arn})
+                continue
+            out[spec.name] = spec
+    return out
+
+
+# -- comparison -------------------------------------------------------------------------------
+def _normalized(alarm: Mapping[str, Any], key: str) -> Any:
+    value = alarm.get(key)
+    if key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        return sorted(value or [])
+    if key == "Dimensions":
+        return sorted((d.get("Name"), d.get("Value")) for d in value or [])
+    if key == "Threshold":
+        return None if value is None else float(value)
+    if key == "TreatMissingData":
+        return value or "missing"
+    if key == "DatapointsToAlarm":
+        return value if value is not None else alarm.get("EvaluationPeriods")
+    if key == "ActionsEnabled":
+        return True if value is None else bool(value)
+    if key == "AlarmDescription":
+        return value or ""
+    return value
+
+
+def differences(existing: Mapping[str, Any], spec: AlarmSpec) -> List[str]:
+    """The fields in which an existing alarm differs from its desired definition."""
+    return [key for key in COMPARED_FIELDS if _normalized(existing, key) != _normalized(spec.params, key)]
+
+
+def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
+    for dim in alarm.get("Dimensions") or []:
+        if dim.get("Name") in ("CampaignArn", "RecommenderArn"):
+            try:
+                return arns.parse(dim.get("Value"))
+            except arns.InvalidArn:
+                return None
+    return None
+
+
+# -- reconciliation ---------------------------------------------------------------------------
+@dataclass
+class _Calls:
+    counts: Dict[str, int] = field(default_factory=dict)
+
+    def add(self, operation: str, n: int = 1) -> None:
+        self.counts[operation] = self.counts.get(operation, 0) + n
+
+
+def list_managed(cw: Any, settings: Settings, calls: Optional[_Calls] = None) -> Dict[str, Dict[str, Any]]:
+    """This deployment's run-time alarms, by name: one paginated DescribeAlarms by name prefix."""
+    pattern = name_pattern(settings)
+    found: Dict[str, Dict[str, Any]] = {}
+    kwargs: Dict[str, Any] = {
+        "AlarmNamePrefix": f"{settings.name}-",
+        "AlarmTypes": ["MetricAlarm"],
+        "MaxRecords": DESCRIBE_PAGE_SIZE,
+    }
+    while True:
+        page = cw.describe_alarms(**kwargs)
+        if calls is not None:
+            calls.add("DescribeAlarms")
+        for alarm in page.get("MetricAlarms", []):
+            if pattern.match(alarm.get("AlarmName", "")):
+                found[alarm["AlarmName"]] = alarm
+        token = page.get("NextToken")
+        if not token:
+            return found
+        kwargs["NextToken"] = token
+
+
+def _tags(cw: Any, alarm_arn: str, calls: _Calls) -> Dict[str, str]:
+    calls.add("ListTagsForResource")
+    response = cw.list_tags_for_resource(ResourceARN=alarm_arn)
+    return {t["Key"]: t["Value"] for t in response.get("Tags", [])}
+
+
+def _sync_tags(cw: Any, alarm_arn: str, desired: Mapping[str, str], calls: _Calls) -> None:
+    current = _tags(cw, alarm_arn, calls)
+    stale = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
+    if stale:
+        calls.add("UntagResource")
+        cw.untag_resource(ResourceARN=alarm_arn, TagKeys=stale)
+    if any(current.get(k) != v for k, v in desired.items()):
+        calls.add("TagResource")
+        cw.tag_resource(ResourceARN=alarm_arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.items())])
+
+
+def _error(exc: ClientError) -> str:
+    err = exc.response.get("Error", {})
+    return f"{err.get('Code')}: {err.get('Message')}"
+
+
+def _capped(names: Sequence[str]) -> List[str]:
+    return list(names[:SUMMARY_NAMES])
+
+
+def reconcile_resources(
+    settings: Settings,
+    resources: Sequence[Resource],
+    now: dt.datetime,
+    failed_regions: Sequence[str] = (),
+    limiter: Optional[RateLimiter] = None,
+    max_writes: int = MAX_WRITES_PER_RUN,
+) -> Dict[str, Any]:
+    """Make this deployment's run-time alarms match ``resources`` and the settings."""
+    cw = clients.client("cloudwatch", settings.home_region)
+    calls = _Calls()
+    limiter = limiter or RateLimiter(PUT_RATE_PER_SECOND)
+    desired = desired_alarms(settings, resources, now)
+    existing = list_managed(cw, settings, calls)
+    failed = set(failed_regions)
+    errors: List[Dict[str, str]] = []
+
+    # Alarms nobody wants any more: confirm they are ours by tag, then delete in batches.
+    kept_for_failed: List[str] = []
+    not_ours: List[str] = []
+    doomed: List[str] = []
+    for name in sorted(set(existing) - set(desired)):
+        alarm = existing[name]
+        resource = _resource_arn(alarm)
+        if resource is None:
+            not_ours.append(name)
+            continue
+        if resource.region in failed:
+            kept_for_failed.append(name)
+            continue
+        try:
+            tags = _tags(cw, alarm["AlarmArn"], calls)
+        except ClientError as exc:
+            errors.append({"alarm": name, "operation": "ListTagsForResource", "error": _error(exc)})
+            continue
+        if tags.get(CREATED_BY_TAG) != settings.name:
+            not_ours.append(name)
+            continue
+        doomed.append(name)
+    deleted: List[str] = []
+    for start in range(0, len(doomed), DELETE_BATCH):
+        batch = doomed[start : start + DELETE_BATCH]
+        try:
+            calls.add("DeleteAlarms")
+            cw.delete_alarms(AlarmNames=batch)
+            deleted += batch
+        except ClientError as exc:
+            errors.append({"alarm": ",".join(batch[:3]), "operation": "DeleteAlarms", "error": _error(exc)})
+    if not_ours:
+        log.warning(
+            "alarms with this deployment's names but not its tag are left alone", extra={"alarms": _capped(not_ours)}
+        )
+
+    # Missing alarms, and alarms whose definition differs.
+    created: List[str] = []
+    updated: Dict[str, List[str]] = {}
+    unchanged = 0
+    writes: List[Tuple[str, AlarmSpec, List[str]]] = []
+    for name in sorted(desired):
+        spec = desired[name]
+        current = existing.get(name)
+        if current is None:
+            writes.append(("create", spec, []))
+            continue
+        diff = differences(current, spec)
+        if diff:
+            writes.append(("update", spec, diff))
+        else:
+            unchanged += 1
+    # Creations first: a resource without alarms is worse off than one with a stale alarm.
+    writes.sort(key=lambda w: (w[0] != "create", w[1].name))
+    deferred = max(0, len(writes) - max_writes)
+    for action, spec, diff in writes[:max_writes]:
+        limiter.acquire()
+        try:
+            calls.add("PutMetricAlarm")
+            cw.put_metric_alarm(**spec.put_request())
+            if action == "create":
+                created.append(spec.name)
+                continue
+            updated[spec.name] = diff
+            current = existing[spec.name]
+            old = _DIGEST.search(current.get("AlarmDescription") or "")
+            if old is None or old.group(1) != tags_digest(spec.tags):
+                _sync_tags(cw, current.get("AlarmArn") or "", spec.tags, calls)
+        except ClientError as exc:
+            errors.append({"alarm": spec.name, "operation": "PutMetricAlarm", "error": _error(exc)})
+
+    summary: Dict[str, Any] = {
+        "desired": len(desired),
+        "existing": len(existing),
+        "unchanged": unchanged,
+        "created": _capped(created),
+        "updated": dict(list(updated.items())[:SUMMARY_NAMES]),
+        "deleted": _capped(deleted),
+        "deferred": deferred,
+        "kept_for_failed_regions": _capped(kept_for_failed),
+        "not_ours": _capped(not_ours),
+        "counts": {"created": len(created), "updated": len(updated), "deleted": len(deleted)},
+        "calls": dict(sorted(calls.counts.items())),
+        "errors": errors[:SUMMARY_NAMES],
+    }
+    log.info(
+        "alarms reconciled",
+        extra={k: summary[k] for k in ("desired", "existing", "unchanged", "counts", "deferred", "calls")},
+    )
+    if errors:
+        for err in errors[:SUMMARY_NAMES]:
+            log.error("alarm change failed", extra=err)
+        raise AlarmReconcileError(
+            f"{len(errors)} alarm change(s) failed, first: {errors[0]}; summary: {json.dumps(summary['counts'])}"
+        )
+    return summary
+
+
+def reconcile(ctx: RunContext) -> Dict[str, Any]:
+    """Monitor step: the run's measured resources are the alarmed ones."""
+    return reconcile_resources(ctx.settings, ctx.resources, ctx.now, ctx.failed_regions)

@@ -1,0 +1,425 @@
+"""Run-time alarms: definitions (CloudWatch limits for every idle threshold, names, actions-enabled
+rules) and reconciliation against the local AWS (moto stores alarms and their tags)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from personalize_monitor import alarms, arns, clients, events
+from personalize_monitor.config import Settings
+from personalize_monitor.discovery import RateLimiter, Resource
+
+from tools.fleet import Fleet
+from tools.localaws import ROOT, LocalAWS
+
+HOME = "us-east-1"
+ACCOUNT = "123456789012"
+TOPIC = f"arn:aws:sns:{HOME}:{ACCOUNT}:PersonalizeMonitorNotifications"
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def settings(**kw: Any) -> Settings:
+    base: dict[str, Any] = {"home_region": HOME, "regions": (HOME, "eu-west-1"), "notification_topic_arn": TOPIC}
+    base.update(kw)
+    return Settings(**base)
+
+
+def resource(
+    name: str, kind: str = "campaign", region: str = HOME, min_capacity: int = 5, age_hours: float = 72.0
+) -> Resource:
+    created = NOW - dt.timedelta(hours=age_hours)
+    return Resource(
+        arn=f"arn:aws:personalize:{region}:{ACCOUNT}:{kind}/{name}",
+        kind=kind,
+        name=name,
+        region=region,
+        status="ACTIVE",
+        min_capacity=min_capacity,
+        metric_name="GetRecommendations",
+        created=created,
+        last_updated=created,
+    )
+
+
+class NoWait(RateLimiter):
+    def __init__(self) -> None:
+        super().__init__(1.0)
+
+    def acquire(self) -> None:
+        return None
+
+
+def reconcile(s: Settings, resources: list[Resource], **kw: Any) -> dict[str, Any]:
+    kw.setdefault("limiter", NoWait())
+    return alarms.reconcile_resources(s, resources, NOW, **kw)
+
+
+def described(aws: LocalAWS) -> dict[str, dict[str, Any]]:
+    cw = aws.client("cloudwatch", HOME)
+    return {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
+
+
+def tags_of(aws: LocalAWS, alarm: dict[str, Any]) -> dict[str, str]:
+    tags = aws.client("cloudwatch", HOME).list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+# -- definitions ------------------------------------------------------------------------------
+@pytest.mark.parametrize("hours", range(1, 169))
+def test_idle_alarm_fits_cloudwatch_limits_for_every_allowed_threshold(hours: int) -> None:
+    spec = alarms.idle_alarm(settings(idle_threshold_hours=hours), resource("c"), TOPIC, NOW)
+    period, evaluations = spec.params["Period"], spec.params["EvaluationPeriods"]
+    # CloudWatch: period x evaluation periods <= 1 day below a one-hour period, <= 7 days otherwise.
+    limit = 86_400 if period < 3600 else 7 * 86_400
+    assert period * evaluations <= limit
+    # Valid periods (multiples of 60) and exactly the threshold covered, every period breaching.
+    assert period % 60 == 0 and evaluations >= 1
+    assert period * evaluations == hours * 3600
+    assert spec.params["DatapointsToAlarm"] == evaluations
+    # Five-minute resolution wherever the one-day cap allows it.
+    assert period == (300 if hours <= 24 else 3600)
+
+
+@pytest.mark.parametrize("hours", [0, 169, -1, 1.5])
+def test_idle_schedule_rejects_thresholds_outside_the_range(hours: Any) -> None:
+    with pytest.raises(ValueError, match="1-168"):
+        alarms.idle_schedule(hours)
+
+
+def test_settings_accept_exactly_the_terraform_range() -> None:
+    env = {"AWS_REGION": HOME}
+    assert Settings.from_env({**env, "PM_IDLE_THRESHOLD_HOURS": "168"}).idle_threshold_hours == 168
+    assert Settings.from_env({**env, "PM_IDLE_THRESHOLD_HOURS": "1"}).idle_threshold_hours == 1
+    with pytest.raises(ValueError):
+        Settings.from_env({**env, "PM_IDLE_THRESHOLD_HOURS": "169"})
+
+
+def test_utilization_alarm_definition() -> None:
+    spec = alarms.utilization_alarm(settings(utilization_threshold_percent=80), resource("shop"), TOPIC)
+    p = spec.params
+    assert p["AlarmName"] == "PersonalizeMonitor-LowCampaignUtilization-shop"
+    assert (p["Namespace"], p["MetricName"], p["Statistic"]) == ("PersonalizeMonitor", "campaignUtilization", "Average")
+    assert p["Dimensions"] == [{"Name": "CampaignArn", "Value": resource("shop").arn}]
+    assert (p["Period"], p["EvaluationPeriods"], p["DatapointsToAlarm"]) == (300, 12, 9)
+    assert (p["Threshold"], p["ComparisonOperator"], p["TreatMissingData"]) == (80.0, "LessThanThreshold", "missing")
+    assert p["AlarmActions"] == p["OKActions"] == [TOPIC]
+    assert spec.tags == {"CreatedBy": "PersonalizeMonitor"}
+
+
+def test_idle_alarm_definition_for_recommenders() -> None:
+    r = resource("vod", kind="recommender", region="eu-west-1")
+    p = alarms.idle_alarm(settings(idle_threshold_hours=36), r, TOPIC, NOW).params
+    assert p["AlarmName"] == "PersonalizeMonitor-IdleRecommender-vod@eu-west-1"
+    assert (p["Namespace"], p["MetricName"], p["Statistic"]) == ("PersonalizeMonitor", "averageRPS", "Maximum")
+    assert p["Dimensions"] == [{"Name": "RecommenderArn", "Value": r.arn}]
+    assert (p["Period"], p["EvaluationPeriods"], p["Threshold"]) == (3600, 36, 0.0)
+    assert p["ComparisonOperator"] == "LessThanOrEqualToThreshold"
+
+
+@pytest.mark.parametrize(("min_capacity", "enabled"), [(1, False), (2, True), (50, True)])
+def test_utilization_actions_only_while_min_capacity_above_one(min_capacity: int, enabled: bool) -> None:
+    spec = alarms.utilization_alarm(settings(), resource("c", min_capacity=min_capacity), TOPIC)
+    assert spec.params["ActionsEnabled"] is enabled
+
+
+@pytest.mark.parametrize(
+    ("age", "hours", "enabled"),
+    [(2, 24, False), (23.9, 24, False), (24, 24, True), (100, 24, True), (100, 168, False), (168, 168, True)],
+)
+def test_idle_actions_only_once_older_than_the_threshold(age: float, hours: int, enabled: bool) -> None:
+    spec = alarms.idle_alarm(settings(idle_threshold_hours=hours), resource("c", age_hours=age), TOPIC, NOW)
+    assert spec.params["ActionsEnabled"] is enabled
+
+
+def test_names_match_the_seed_at_home_and_carry_the_region_elsewhere() -> None:
+    s = settings()
+    home = f"arn:aws:personalize:{HOME}:{ACCOUNT}:campaign/shop"
+    away = f"arn:aws:personalize:eu-west-1:{ACCOUNT}:campaign/shop"
+    rec = f"arn:aws:personalize:{HOME}:{ACCOUNT}:recommender/vod"
+    assert alarms.alarm_names_for_arn(s, home) == [
+        "PersonalizeMonitor-LowCampaignUtilization-shop",
+        "PersonalizeMonitor-IdleCampaign-shop",
+    ]
+    assert alarms.alarm_names_for_arn(s, away) == [
+        "PersonalizeMonitor-LowCampaignUtilization-shop@eu-west-1",
+        "PersonalizeMonitor-IdleCampaign-shop@eu-west-1",
+    ]
+    assert alarms.alarm_names_for_arn(s, rec) == [
+        "PersonalizeMonitor-LowRecommenderUtilization-vod",
+        "PersonalizeMonitor-IdleRecommender-vod",
+    ]
+    assert alarms.alarm_names_for_arn(settings(name="team-a"), home)[0] == "team-a-LowCampaignUtilization-shop"
+    # A resource whose name looks like another's name plus a region cannot collide: Personalize
+    # names cannot contain the separator.
+    assert not arns.REGION_PATTERN.match("shop@eu-west-1")
+    with pytest.raises(arns.InvalidArn):
+        arns.parse(f"arn:aws:personalize:{HOME}:{ACCOUNT}:campaign/shop@eu-west-1")
+    with pytest.raises(arns.InvalidArn):
+        alarms.alarm_names_for_arn(s, f"arn:aws:personalize:{HOME}:{ACCOUNT}:dataset-group/g")
+
+
+def test_name_pattern_recognises_only_this_deployments_run_time_alarms() -> None:
+    pattern = alarms.name_pattern(settings())
+    for name in ["PersonalizeMonitor-IdleCampaign-shop", "PersonalizeMonitor-LowRecommenderUtilization-v_1@eu-west-1"]:
+        assert pattern.match(name), name
+    for name in [
+        "PersonalizeMonitor-monitor-Errors",
+        "PersonalizeMonitor-monitor-RunErrors",
+        "PersonalizeMonitor-Test-IdleCampaign-shop",
+        "PersonalizeMonitorX-IdleCampaign-shop",
+        "Other-IdleCampaign-shop",
+        "PersonalizeMonitor-IdleCampaign-",
+    ]:
+        assert not pattern.match(name), name
+
+
+def test_alarm_names_stay_within_cloudwatch_limits() -> None:
+    longest = resource("a" * 63, kind="recommender", region="ap-southeast-2")
+    s = settings(name="N" * 40)
+    for spec in alarms.desired_alarms(s, [longest], NOW).values():
+        assert len(spec.name) <= 255 and len(spec.params["AlarmDescription"]) <= 1024
+
+
+def test_switches_and_derived_metrics_decide_which_alarms_are_wanted() -> None:
+    rs = [resource("a"), resource("b", kind="recommender")]
+    assert len(alarms.desired_alarms(settings(), rs, NOW)) == 4
+    only_idle = alarms.desired_alarms(settings(auto_create_utilization_alarms=False), rs, NOW)
+    assert {s.alarm_type for s in only_idle.values()} == {alarms.IDLE}
+    assert (
+        alarms.desired_alarms(settings(auto_create_utilization_alarms=False, auto_create_idle_alarms=False), rs, NOW)
+        == {}
+    )
+    assert alarms.desired_alarms(settings(publish_derived_metrics=False), rs, NOW) == {}
+
+
+def test_the_terraform_configuration_routes_every_notification_type_and_agrees_on_labels() -> None:
+    hcl = (ROOT / "notifications.tf").read_text()
+    block = re.search(r"notification_detail_types = \[(.*?)\]", hcl, re.S)
+    assert block
+    routed = set(re.findall(r'"([A-Za-z]+)"', block.group(1)))
+    assert set(events.NOTIFICATIONS) <= routed
+    assert not routed & set(events.COMMANDS)
+    labels = re.search(r"runtime_alarm_labels = \[(.*?)\]", hcl)
+    assert labels and re.findall(r'"([A-Za-z]+)"', labels.group(1)) == list(alarms.LABELS.values())
+
+
+# -- reconciliation against the local AWS -----------------------------------------------------
+def test_creates_every_alarm_then_a_steady_run_only_lists(aws: LocalAWS) -> None:
+    fleet = [
+        resource("shop", min_capacity=1),
+        resource("shop", region="eu-west-1"),
+        resource("vod", kind="recommender", age_hours=3),
+    ]
+    s = settings()
+    first = reconcile(s, fleet)
+    assert first["counts"] == {"created": 6, "updated": 0, "deleted": 0}
+    found = described(aws)
+    assert set(found) == {
+        "PersonalizeMonitor-LowCampaignUtilization-shop",
+        "PersonalizeMonitor-IdleCampaign-shop",
+        "PersonalizeMonitor-LowCampaignUtilization-shop@eu-west-1",
+        "PersonalizeMonitor-IdleCampaign-shop@eu-west-1",
+        "PersonalizeMonitor-LowRecommenderUtilization-vod",
+        "PersonalizeMonitor-IdleRecommender-vod",
+    }
+    assert found["PersonalizeMonitor-LowCampaignUtilization-shop"]["ActionsEnabled"] is False  # min TPS 1
+    assert found["PersonalizeMonitor-LowCampaignUtilization-shop@eu-west-1"]["ActionsEnabled"] is True
+    assert found["PersonalizeMonitor-IdleRecommender-vod"]["ActionsEnabled"] is False  # 3 h old
+    for alarm in found.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [TOPIC]
+        assert tags_of(aws, alarm) == {"CreatedBy": "PersonalizeMonitor"}
+        assert alarms.differences(alarm, alarms.desired_alarms(s, fleet, NOW)[alarm["AlarmName"]]) == []
+
+    aws.reset_calls()
+    steady = reconcile(s, fleet)
+    assert steady["counts"] == {"created": 0, "updated": 0, "deleted": 0}
+    assert steady["unchanged"] == 6
+    assert steady["calls"] == {"DescribeAlarms": 1}
+    served = {(c["service"], c["operation"]): c["count"] for c in aws.calls()}
+    assert served == {("monitoring", "DescribeAlarms"): 1}
+
+
+def test_changed_settings_reach_existing_alarms(aws: LocalAWS) -> None:
+    fleet = [resource("shop"), resource("vod", kind="recommender")]
+    reconcile(settings(), fleet)
+    changed = reconcile(settings(utilization_threshold_percent=40, idle_threshold_hours=48), fleet)
+    assert changed["counts"] == {"created": 0, "updated": 4, "deleted": 0}
+    assert "Threshold" in changed["updated"]["PersonalizeMonitor-LowCampaignUtilization-shop"]
+    assert {"Period", "EvaluationPeriods"} <= set(changed["updated"]["PersonalizeMonitor-IdleCampaign-shop"])
+    found = described(aws)
+    assert found["PersonalizeMonitor-LowCampaignUtilization-shop"]["Threshold"] == 40.0
+    assert (
+        found["PersonalizeMonitor-IdleRecommender-vod"]["Period"],
+        found["PersonalizeMonitor-IdleRecommender-vod"]["EvaluationPeriods"],
+    ) == (3600, 48)
+
+    # Switching a kind off deletes its alarms; on again recreates them.
+    off = reconcile(settings(auto_create_idle_alarms=False), fleet)
+    assert sorted(off["deleted"]) == ["PersonalizeMonitor-IdleCampaign-shop", "PersonalizeMonitor-IdleRecommender-vod"]
+    assert all("Idle" not in name for name in described(aws))
+    assert reconcile(settings(), fleet)["counts"]["created"] == 2
+
+
+def test_tag_changes_reach_existing_alarms(aws: LocalAWS) -> None:
+    fleet = [resource("shop")]
+    reconcile(settings(tags={"team": "data", "old": "x"}), fleet)
+    result = reconcile(settings(tags={"team": "ml"}), fleet)
+    assert result["counts"]["updated"] == 2
+    for alarm in described(aws).values():
+        assert tags_of(aws, alarm) == {"CreatedBy": "PersonalizeMonitor", "team": "ml"}
+    # The deployment's own tag wins over a user tag of the same key.
+    assert alarms.tags_for(settings(tags={"CreatedBy": "someone"}))["CreatedBy"] == "PersonalizeMonitor"
+
+
+def test_alarms_of_gone_or_out_of_scope_resources_are_deleted_except_in_failed_regions(aws: LocalAWS) -> None:
+    fleet = [resource("a"), resource("b", region="eu-west-1"), resource("c", kind="recommender", region="eu-west-1")]
+    reconcile(settings(), fleet)
+    # eu-west-1's discovery failed this run: its alarms stay although its resources are absent.
+    held = reconcile(settings(), fleet[:1], failed_regions=["eu-west-1"])
+    assert held["counts"]["deleted"] == 0 and len(held["kept_for_failed_regions"]) == 4
+    # Next run it answers without b: b's alarms go, c's stay.
+    gone = reconcile(settings(), [fleet[0], fleet[2]])
+    assert sorted(gone["deleted"]) == [
+        "PersonalizeMonitor-IdleCampaign-b@eu-west-1",
+        "PersonalizeMonitor-LowCampaignUtilization-b@eu-west-1",
+    ]
+    # eu-west-1 leaves the scope: its alarms go.
+    scoped = reconcile(settings(regions=(HOME,)), [fleet[0]])
+    assert scoped["counts"]["deleted"] == 2
+    assert set(described(aws)) == {"PersonalizeMonitor-LowCampaignUtilization-a", "PersonalizeMonitor-IdleCampaign-a"}
+
+
+def test_a_users_alarms_are_left_alone(aws: LocalAWS) -> None:
+    cw = aws.client("cloudwatch", HOME)
+    common = {
+        "Namespace": "PersonalizeMonitor",
+        "MetricName": "averageTPS",
+        "Statistic": "Average",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "LessThanThreshold",
+        "Dimensions": [{"Name": "CampaignArn", "Value": resource("mine").arn}],
+    }
+    # Same name shape as ours, but not tagged by this deployment; and an unrelated name.
+    cw.put_metric_alarm(
+        AlarmName="PersonalizeMonitor-IdleCampaign-mine", Tags=[{"Key": "owner", "Value": "me"}], **common
+    )
+    cw.put_metric_alarm(AlarmName="PersonalizeMonitor-my-own-alarm", **common)
+    cw.put_metric_alarm(
+        AlarmName="PersonalizeMonitor-IdleCampaign-other", Tags=[{"Key": "CreatedBy", "Value": "x"}], **common
+    )
+    result = reconcile(settings(), [resource("a")])
+    assert sorted(result["not_ours"]) == [
+        "PersonalizeMonitor-IdleCampaign-mine",
+        "PersonalizeMonitor-IdleCampaign-other",
+    ]
+    assert {
+        "PersonalizeMonitor-IdleCampaign-mine",
+        "PersonalizeMonitor-my-own-alarm",
+        "PersonalizeMonitor-IdleCampaign-other",
+    } <= set(described(aws))
+
+
+def test_another_deployment_in_the_account_is_not_touched(aws: LocalAWS) -> None:
+    reconcile(settings(name="PersonalizeMonitor-Test"), [resource("a")])
+    result = reconcile(settings(), [])
+    assert result["existing"] == 0 and result["counts"]["deleted"] == 0
+    assert len(described(aws)) == 2
+
+
+def test_writes_per_run_are_capped_and_the_rest_follows(aws: LocalAWS) -> None:
+    fleet = [resource(f"c{i}") for i in range(5)]
+    first = reconcile(settings(), fleet, max_writes=4)
+    assert first["counts"]["created"] == 4 and first["deferred"] == 6
+    second = reconcile(settings(), fleet, max_writes=4)
+    assert second["counts"]["created"] == 4 and second["deferred"] == 2
+    assert reconcile(settings(), fleet, max_writes=4)["deferred"] == 0
+    assert len(described(aws)) == 10
+
+
+def test_put_metric_alarm_is_paced(aws: LocalAWS) -> None:
+    class Counting(RateLimiter):
+        def __init__(self) -> None:
+            super().__init__(1.0)
+            self.n = 0
+
+        def acquire(self) -> None:
+            self.n += 1
+
+    limiter = Counting()
+    alarms.reconcile_resources(settings(), [resource("a"), resource("b")], NOW, limiter=limiter)
+    assert limiter.n == 4
+    assert alarms.PUT_RATE_PER_SECOND <= 3
+
+
+def test_a_failed_write_does_not_stop_the_others_and_fails_the_step(aws: LocalAWS) -> None:
+    real = clients.client("cloudwatch", HOME)
+
+    class Flaky:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def put_metric_alarm(self, **kw: Any) -> Any:
+            if kw["AlarmName"].endswith("-bad"):
+                raise ClientError({"Error": {"Code": "LimitExceeded", "Message": "too many alarms"}}, "PutMetricAlarm")
+            return real.put_metric_alarm(**kw)
+
+    clients._clients[("cloudwatch", HOME)] = Flaky()
+    with pytest.raises(alarms.AlarmReconcileError, match="LimitExceeded"):
+        reconcile(settings(), [resource("bad"), resource("good")])
+    assert set(described(aws)) == {
+        "PersonalizeMonitor-LowCampaignUtilization-good",
+        "PersonalizeMonitor-IdleCampaign-good",
+    }
+
+
+def test_differences_ignore_state_and_defaults() -> None:
+    spec = alarms.utilization_alarm(settings(), resource("a"), TOPIC)
+    existing = dict(
+        spec.params,
+        StateValue="ALARM",
+        AlarmArn="arn",
+        Threshold=100,
+        Dimensions=list(reversed(spec.params["Dimensions"])),
+    )
+    assert alarms.differences(existing, spec) == []
+    assert alarms.differences(dict(existing, ActionsEnabled=False), spec) == ["ActionsEnabled"]
+    assert alarms.differences(dict(existing, OKActions=[]), spec) == ["OKActions"]
+
+
+# -- the monitor runs the step ----------------------------------------------------------------
+def load_monitor() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("monitor_function", Path(ROOT, "functions/monitor/monitor.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_monitor_runs_alarm_reconciliation_first(aws: LocalAWS) -> None:
+    monitor = load_monitor()
+    assert monitor.STEPS[0] == ("alarms", alarms.reconcile)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    fleet = Fleet(aws, now)
+    group = fleet.dataset_group(HOME, "retail")
+    fleet.campaign(HOME, group, "shop", min_tps=3)
+    eu = fleet.dataset_group("eu-west-1", "eu")
+    fleet.recommender("eu-west-1", eu, "vod", min_rps=2, created_hours_ago=1)
+    s = dataclasses.replace(settings(), dashboard_name="", auto_adjust_min_tps=False)
+    summary = monitor.run(s, now)
+    assert summary["steps"]["alarms"]["counts"]["created"] == 4, summary["steps"]
+    assert summary["errors"] == 0
+    found = described(aws)
+    assert found["PersonalizeMonitor-IdleRecommender-vod@eu-west-1"]["ActionsEnabled"] is False
+    assert found["PersonalizeMonitor-IdleCampaign-shop"]["ActionsEnabled"] is True
