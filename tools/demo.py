@@ -1,14 +1,18 @@
-"""`make demo`: deploy the module into a local AWS, run it over a fleet, and show what it measured.
+"""`make demo`: deploy the module into a local AWS, run it over a simulated day, show what it did.
 
-1. starts the local AWS (moto + Personalize stand-in) on 127.0.0.1,
-2. stages and `terraform apply`s the demo configuration (examples/multi-region) against it,
-3. creates a small fleet in two regions (campaigns of both metric kinds, recommenders, an idle
-   one) with an hour of request traffic,
+1. starts the local AWS (moto + Personalize stand-in) on 127.0.0.1;
+2. stages and `terraform apply`s examples/cost-optimization against it (both cost switches on,
+   12-hour idle threshold, two regions, one notification topic);
+3. creates a fleet in two regions: campaigns of both metric kinds and recommenders, busy,
+   over-provisioned, going idle, and one protected by its tag; with 14 days of hourly request
+   history and a day of 5-minute traffic;
 4. runs the deployed monitor package (the zip Terraform built plus its layer, with the
-   environment Terraform gave it) once per 5-minute window of that hour,
-5. prints, per resource, the utilization it published next to the figure computed from the
-   generated traffic, and writes the report to demo-output/,
-6. destroys everything and stops the local AWS.
+   environment Terraform gave it) every 5 minutes of that day; what the deployed EventBridge
+   rules deliver to Lambda targets runs the deployed action and dashboard functions;
+5. prints and writes to demo-output/: per resource, the utilization published for the last
+   window next to the figure computed from the generated traffic; the actions taken and when;
+   the notifications that reached the SNS topic; the alarms; a PNG of the dashboard;
+6. destroys everything (the teardown removes the alarms the functions created) and stops.
 """
 
 from __future__ import annotations
@@ -21,17 +25,21 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from tools.fleet import ECOMMERCE_RECIPE, Fleet, Seeded
 from tools.localaws import ROOT, LocalAWS
-from tools.localaws.lambda_runner import DeployedFunction
+from tools.localaws.lambda_runner import DeployedFunction, EventRouter
 from tools.localaws.staging import stage_tree
+from tools.render_dashboard import render_pages
 
 HOME = "us-east-1"
-EXAMPLE = "examples/multi-region"
+EXAMPLE = "examples/cost-optimization"
 OUT = ROOT / "demo-output"
 TERRAFORM = str(ROOT / ".tools/bin/terraform")
+IDLE_HOURS = 12
+HOUR = dt.timedelta(hours=1)
+FIVE = dt.timedelta(minutes=5)
 
 
 def say(message: str) -> None:
@@ -51,72 +59,154 @@ def scheduled_event(at: dt.datetime) -> Dict[str, Any]:
             "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": HOME, "resources": [], "detail": {}}
 
 
-def pattern(base: int, i: int) -> int:
-    """Deterministic, visibly varying requests per 5-minute window."""
-    return max(0, base + (base // 4) * ((i % 6) - 3))
+class Traffic:
+    """Request rates per resource (requests per second), as a function of time."""
+
+    def __init__(self) -> None:
+        self.rates: Dict[str, Tuple[float, float, Optional[dt.datetime]]] = {}
+
+    def add(self, seeded: Seeded, low: float, high: float, until: Optional[dt.datetime] = None) -> None:
+        self.rates[seeded.arn] = (low, high, until)
+
+    def rate(self, arn: str, at: dt.datetime) -> float:
+        low, high, until = self.rates.get(arn, (0.0, 0.0, None))
+        if until is not None and at >= until:
+            return 0.0
+        phase = (at.hour * 60 + at.minute) % 360 / 360.0  # a 6-hour wave between low and high
+        return low + (high - low) * (1 - abs(2 * phase - 1))
+
+    def requests(self, arn: str, window: dt.datetime) -> int:
+        return round(self.rate(arn, window) * 300)
 
 
-def seed(aws: LocalAWS, now: dt.datetime) -> tuple[Fleet, Dict[str, Dict[dt.datetime, int]]]:
-    fleet = Fleet(aws, now)
+def seed(aws: LocalAWS, day_start: dt.datetime, day_end: dt.datetime) -> Tuple[Fleet, Traffic, Seeded]:
+    fleet = Fleet(aws, day_start)
+    traffic = Traffic()
     us = fleet.dataset_group(HOME, "retail-us")
     eu = fleet.dataset_group("eu-west-1", "video-eu", domain="VIDEO_ON_DEMAND")
-    plan = [
-        (fleet.campaign(HOME, us, "product-recs", min_tps=10), 1800),
-        (fleet.campaign(HOME, us, "search-rerank", min_tps=2, ranking=True), 900),
-        (fleet.recommender(HOME, us, "for-you", min_rps=5, recipe=ECOMMERCE_RECIPE), 450),
-        (fleet.campaign("eu-west-1", eu, "similar-titles", min_tps=4), 0),
-        (fleet.recommender("eu-west-1", eu, "top-picks", min_rps=2), 420),
-    ]
-    epoch = int(now.timestamp())
-    last = dt.datetime.fromtimestamp(epoch - epoch % 300 - 300, dt.timezone.utc)
-    windows = [last - dt.timedelta(minutes=5 * k) for k in range(11, -1, -1)]
-    traffic: Dict[str, Dict[dt.datetime, int]] = {}
-    for seeded, base in plan:
-        traffic[seeded.arn] = {w: pattern(base, i) for i, w in enumerate(windows)} if base else {}
-        if base:
-            fleet.traffic(seeded, traffic[seeded.arn])
-    return fleet, traffic
+    age = 20 * 24.0  # every resource is 20 days old at the start of the day
+    # Over-provisioned: min 10 TPS for 3-4 TPS of traffic -> steps down to its low watermark (3).
+    traffic.add(fleet.campaign(HOME, us, "product-recs", min_tps=10, created_hours_ago=age), 3.0, 4.0)
+    # Well used (personalized ranking, measured on GetPersonalizedRanking): left as it is.
+    traffic.add(fleet.campaign(HOME, us, "search-rerank", min_tps=2, ranking=True, created_hours_ago=age), 4.0, 5.0)
+    # Over-provisioned recommender: 5 RPS minimum for 1.5-2 RPS.
+    traffic.add(fleet.recommender(HOME, us, "for-you", min_rps=5, recipe=ECOMMERCE_RECIPE,
+                                  created_hours_ago=age), 1.5, 2.0)
+    traffic.add(fleet.recommender("eu-west-1", eu, "top-picks", min_rps=2, created_hours_ago=age), 2.5, 3.0)
+    # Going idle during the day: traffic stops 2 h / 4 h in.
+    traffic.add(fleet.campaign("eu-west-1", eu, "old-similar", min_tps=3, created_hours_ago=age), 1.0, 2.0,
+                until=day_start + 2 * HOUR)
+    traffic.add(fleet.recommender("eu-west-1", eu, "trailers", min_rps=2, created_hours_ago=age), 1.0, 1.5,
+                until=day_start + 4 * HOUR)
+    # Idle for days but protected by its tag: alarmed, never changed.
+    protected = fleet.campaign(HOME, us, "holiday-special", min_tps=4, created_hours_ago=age,
+                               tags={"PersonalizeMonitor:Protect": "seasonal"})
+    # 14 days of hourly history before the day (the low watermark), then 5-minute traffic.
+    for seeded in fleet.resources:
+        data: List[Dict[str, Any]] = []
+        hour = day_start - 14 * 24 * HOUR
+        while hour < day_start:
+            value = sum(traffic.requests(seeded.arn, hour + k * FIVE) for k in range(12))
+            if value:
+                data.append(datum(seeded, hour + dt.timedelta(minutes=30), value))
+            hour += HOUR
+        window = day_start
+        while window < day_end:
+            value = traffic.requests(seeded.arn, window)
+            if value:
+                data.append(datum(seeded, window + dt.timedelta(seconds=150), value))
+            window += FIVE
+        cw = aws.client("cloudwatch", seeded.region)
+        for i in range(0, len(data), 1000):
+            cw.put_metric_data(Namespace="AWS/Personalize", MetricData=data[i : i + 1000])
+        # Latency rises a little with load, as Personalize's would while it scales.
+        fleet.latency(seeded, {w: 40 + 6 * traffic.rate(seeded.arn, w) for w in windows(day_start, day_end)
+                               if traffic.requests(seeded.arn, w)})
+    return fleet, traffic, protected
 
 
-def measured(aws: LocalAWS, seeded: Seeded, window: dt.datetime) -> Dict[str, float]:
+def windows(start: dt.datetime, end: dt.datetime) -> List[dt.datetime]:
+    out = []
+    while start < end:
+        out.append(start)
+        start += FIVE
+    return out
+
+
+def datum(seeded: Seeded, at: dt.datetime, value: float) -> Dict[str, Any]:
+    return {"MetricName": seeded.metric_name, "Dimensions": [{"Name": seeded.dimension, "Value": seeded.arn}],
+            "Timestamp": at, "Value": float(value), "Unit": "Count"}
+
+
+def published(aws: LocalAWS, seeded: Seeded, window: dt.datetime) -> Dict[str, float]:
     names = {"campaign": ("averageTPS", "campaignUtilization"), "recommender": ("averageRPS", "recommenderUtilization")}
-    avg_name, util_name = names[seeded.kind]
     cw = aws.client("cloudwatch", HOME)
-    result = {}
-    for key, name in (("average", avg_name), ("utilization", util_name)):
-        data = cw.get_metric_data(
+    out = {}
+    for key, name in zip(("average", "utilization"), names[seeded.kind]):
+        values = cw.get_metric_data(
             MetricDataQueries=[{"Id": "m", "MetricStat": {
                 "Metric": {"Namespace": "PersonalizeMonitor", "MetricName": name,
                            "Dimensions": [{"Name": seeded.dimension, "Value": seeded.arn}]},
                 "Period": 300, "Stat": "Average"}}],
-            StartTime=window, EndTime=window + dt.timedelta(minutes=5),
+            StartTime=window, EndTime=window + FIVE,
         )["MetricDataResults"][0]["Values"]
-        result[key] = data[0] if data else float("nan")
-    return result
+        out[key] = values[0] if values else float("nan")
+    return out
 
 
-def report(aws: LocalAWS, fleet: Fleet, traffic: Dict[str, Dict[dt.datetime, int]], window: dt.datetime) -> List[str]:
-    header = (f"{'resource':<16} {'region':<10} {'kind':<11} {'min':>4} {'requests':>8}  "
-              f"{'avg/s published':>16} {'expected':>9}  {'utilization published':>21} {'expected':>9}  check")
-    lines = [f"Last 5-minute window {window:%Y-%m-%d %H:%M} UTC (expected = computed from the generated traffic)",
+def metrics_section(aws: LocalAWS, fleet: Fleet, traffic: Traffic, window: dt.datetime,
+                    last_run: Dict[str, Any]) -> Tuple[List[str], bool]:
+    measured = {r["arn"]: r for r in last_run["resources"]}
+    header = (f"{'resource':<16} {'region':<10} {'kind':<11} {'min':>4} {'requests':>8}  {'avg/s published':>15} "
+              f"{'expected':>8}  {'utilization published':>21} {'expected':>8}  check")
+    lines = [f"1. Metrics for the last 5-minute window ({window:%Y-%m-%d %H:%M} UTC). 'expected' is computed from",
+             "   the traffic this demo generated and the minimum in force in that window (min column).",
              header, "-" * len(header)]
     ok = True
     for seeded in fleet.resources:
-        requests = traffic[seeded.arn].get(window, 0)
+        row = measured.get(seeded.arn)
+        if row is None:
+            lines.append(f"{seeded.name:<16} {seeded.region:<10} {seeded.kind:<11}    -        -  "
+                         "(no longer monitored: deleted or stopped during the day)")
+            continue
+        requests = traffic.requests(seeded.arn, window)
         expected_avg = requests / 300
-        expected_util = expected_avg / seeded.min_capacity * 100
-        got = measured(aws, seeded, window)
+        expected_util = expected_avg / row["min_capacity"] * 100
+        got = published(aws, seeded, window)
         match = abs(got["average"] - expected_avg) < 1e-6 and abs(got["utilization"] - expected_util) < 1e-6
         ok &= match
         lines.append(
-            f"{seeded.name:<16} {seeded.region:<10} {seeded.kind:<11} {seeded.min_capacity:>4} {requests:>8}  "
-            f"{got['average']:>16.3f} {expected_avg:>9.3f}  {got['utilization']:>20.1f}% {expected_util:>8.1f}%  "
+            f"{seeded.name:<16} {seeded.region:<10} {seeded.kind:<11} {row['min_capacity']:>4} {requests:>8}  "
+            f"{got['average']:>15.3f} {expected_avg:>8.3f}  {got['utilization']:>20.1f}% {expected_util:>7.1f}%  "
             f"{'OK' if match else 'MISMATCH'}"
         )
-    lines.append("")
-    lines.append("All published figures match the traffic." if ok else "SOME FIGURES DO NOT MATCH THE TRAFFIC.")
-    if not ok:
-        raise SystemExit("\n".join(lines))
+    lines.append("   All published figures match the traffic." if ok else "   SOME FIGURES DO NOT MATCH THE TRAFFIC.")
+    return lines, ok
+
+
+def actions_section(history: List[Dict[str, Any]], day_start: dt.datetime) -> List[str]:
+    lines = ["2. Actions the deployed functions took (commands from the monitor, through the deployed rules):"]
+    for item in history:
+        if item["function"].endswith("-dashboard"):
+            continue
+        result = item["result"] or {}
+        status = result.get("status", "error" if item["error"] else "?")
+        event = item["event"]
+        detail = event.get("detail", {}) if isinstance(event, dict) else {}
+        at = event.get("time", "?") if isinstance(event, dict) else "?"
+        name = str(detail.get("ARN", "?")).rsplit("/", 1)[-1]
+        change = ""
+        if "NewMinTPS" in detail:
+            change = f" {detail.get('CurrentMinTPS', '?')} -> {detail['NewMinTPS']}"
+        saving = result.get("estimated_monthly_savings", result.get("EstimatedMonthlySavings"))
+        extra = f", estimated saving USD {saving:,.2f}/month" if isinstance(saving, (int, float)) else ""
+        offset = ""
+        try:
+            hours = (dt.datetime.fromisoformat(at.replace("Z", "+00:00")) - day_start).total_seconds() / 3600
+            offset = f"(day +{hours:4.1f} h)"
+        except (ValueError, AttributeError):
+            pass
+        lines.append(f"   {at} {offset} {event.get('detail-type', '?')}: {name}{change} -> {status}{extra}")
     return lines
 
 
@@ -137,31 +227,70 @@ def main() -> int:
         outputs = {k: v["value"] for k, v in json.loads(terraform(example, "output", "-json")).items()}
         say(f"deployed functions: {', '.join(sorted(outputs['function_names'].values()))}")
 
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        fleet, traffic = seed(aws, now)
-        say(f"seeded {len(fleet.resources)} resources in 2 regions with an hour of traffic")
+        now = dt.datetime.now(dt.timezone.utc)
+        epoch = int(now.timestamp())
+        day_end = dt.datetime.fromtimestamp(epoch - epoch % 300, dt.timezone.utc)
+        day_start = day_end - 24 * HOUR
+        fleet, traffic, protected = seed(aws, day_start, day_end)
+        say(f"seeded {len(fleet.resources)} resources in 2 regions: 14 days of hourly history and a day of "
+            "5-minute traffic")
 
         layers = {outputs["layer_arn"]: example / outputs["package_paths"]["layer"]}
-        monitor = DeployedFunction.load(aws, outputs["function_names"]["monitor"],
-                                        example / outputs["package_paths"]["monitor"], layers, HOME)
-        epoch = int(now.timestamp())
-        last = dt.datetime.fromtimestamp(epoch - epoch % 300 - 300, dt.timezone.utc)
-        say("running the deployed monitor once per 5-minute window of the last hour")
-        with monitor.container() as container:
-            for k in range(11, -1, -1):
-                run_at = last + dt.timedelta(minutes=5 - 5 * k, seconds=20)
-                outcome = container.invoke(scheduled_event(run_at))
+        functions = {role: DeployedFunction.load(aws, name, example / outputs["package_paths"][role], layers, HOME)
+                     for role, name in outputs["function_names"].items()}
+        router = EventRouter(aws, functions)
+        say("running the deployed monitor every 5 minutes of the simulated day (288 runs)")
+        last_run: Dict[str, Any] = {}
+        try:
+            monitor = router.container(functions["monitor"])
+            run_at = day_start + FIVE + dt.timedelta(seconds=20)
+            while run_at <= day_end + dt.timedelta(seconds=20):
+                aws.personalize.set_clock(run_at.timestamp())
+                outcome = monitor.invoke(scheduled_event(run_at))
                 if outcome.error:
-                    raise SystemExit(f"monitor failed:\n{outcome.error}")
-        lines = report(aws, fleet, traffic, last)
+                    raise SystemExit(f"monitor failed at {run_at}:\n{outcome.error}")
+                last_run = outcome.result
+                for item in router.run_until_idle():
+                    if item["error"]:
+                        raise SystemExit(f"{item['function']} failed:\n{item['error']}")
+                run_at += FIVE
+        finally:
+            aws.personalize.set_clock(None)
+            router.close()
+
+        lines, ok = metrics_section(aws, fleet, traffic, day_end - FIVE, last_run)
+        lines += ["", *actions_section(router.history, day_start)]
+        lines += ["", "3. Notifications that reached the SNS topic (EventBridge -> topic, via the deployed rule):"]
+        for delivery in aws.sns_deliveries():
+            lines.append(f"   {delivery['message']}")
+        tags = aws.client("personalize").list_tags_for_resource(resourceArn=protected.arn)["tags"]
+        still = aws.client("personalize").describe_campaign(campaignArn=protected.arn)["campaign"]
+        lines += ["", f"4. Protected resource {protected.name} (tags {tags}): status {still['status']}, "
+                      f"minProvisionedTPS {still['minProvisionedTPS']} - left alone although idle."]
+        alarms = aws.client("cloudwatch", HOME).describe_alarms(AlarmNamePrefix="PersonalizeMonitor-")["MetricAlarms"]
+        lines += ["", f"5. Alarms in {HOME} ({len(alarms)}; moto stores alarms but does not evaluate them, so "
+                      "their state stays as created):"]
+        for alarm in sorted(alarms, key=lambda a: a["AlarmName"]):
+            lines.append(f"   {alarm['AlarmName']:<62} {alarm['StateValue']:<17} "
+                         f"{alarm['MetricName']} {alarm['ComparisonOperator']} {alarm['Threshold']:g} "
+                         f"period {alarm['Period']}s x {alarm['EvaluationPeriods']} actions "
+                         f"{'on' if alarm['ActionsEnabled'] else 'off'}")
         text = "\n".join(lines)
         print("\n" + text + "\n", flush=True)
         (OUT / "report.txt").write_text(text + "\n")
         say(f"report written to {OUT / 'report.txt'}")
+        dashboards = outputs.get("dashboard_names") or []
+        if dashboards:
+            pngs = render_pages(aws, dashboards[0], OUT, day_end - 6 * HOUR, day_end)
+            say("dashboard preview drawn from the local CloudWatch data: " + ", ".join(str(p) for p in pngs))
+        if not ok:
+            raise SystemExit("published metrics do not match the generated traffic")
     finally:
         if applied:
-            say("terraform destroy")
+            say("terraform destroy (the teardown also removes the alarms the functions created)")
             terraform(example, "destroy", "-input=false", "-auto-approve", "-no-color")
+            left = aws.client("cloudwatch", HOME).describe_alarms()["MetricAlarms"]
+            say(f"alarms left after destroy: {len(left)}")
         aws.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         say("local AWS stopped; demo finished")

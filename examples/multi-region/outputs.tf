@@ -17,3 +17,8 @@ output "package_paths" {
   description = "Local paths of the packages Terraform built, by role."
   value       = module.personalize_monitor.package_paths
 }
+
+output "dashboard_names" {
+  description = "CloudWatch dashboard page names."
+  value       = module.personalize_monitor.dashboard_names
+}
