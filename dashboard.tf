@@ -193,6 +193,14 @@ module "dashboard" {
   permissions_boundary_arn = local.function_defaults.permissions_boundary_arn
   iam_role_path            = local.function_defaults.iam_role_path
   tags                     = var.tags
+
+  # Retries and the dead-letter queue (reliability.tf).
+  dead_letter_queue_arn              = local.reliable_delivery.dead_letter_queue_arn
+  dead_letter_queue_kms_key_arn      = local.reliable_delivery.dead_letter_queue_kms_key_arn
+  async_max_retry_attempts           = local.reliable_delivery.async_max_retry_attempts
+  async_max_event_age_seconds        = local.reliable_delivery.async_max_event_age_seconds
+  event_target_max_retry_attempts    = local.reliable_delivery.event_target_max_retry_attempts
+  event_target_max_event_age_seconds = local.reliable_delivery.event_target_max_event_age_seconds
 }
 
 # Page 1, owned by Terraform so that it exists from the first apply and goes with destroy.

@@ -43,7 +43,9 @@ locals {
     PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES = tostring(var.auto_delete_or_stop_idle_resources)
     PM_DRY_RUN                            = tostring(var.dry_run)
     PM_PROTECTION_TAG_KEY                 = var.protection_tag_key
-    PM_DASHBOARD_NAME                     = local.dashboard_name
+    PM_PRICE_PER_TPS_HOUR                 = tostring(var.campaign_price_per_tps_hour)
+    PM_PRICE_PER_RPS_HOUR                 = tostring(var.recommender_price_per_rps_hour)
+    PM_DASHBOARD_NAME                     = var.create_dashboard ? local.dashboard_name : ""
   }
 
   # Every Lambda function of the module by role; each feature file adds its own map.
@@ -129,6 +131,14 @@ data "aws_iam_policy_document" "monitor" {
       values   = ["PersonalizeMonitor"]
     }
   }
+
+  lifecycle {
+    # Otherwise the Describe statements have no resources and IAM rejects the policy at apply.
+    precondition {
+      condition     = length(concat(local.campaign_resources, local.recommender_resources)) > 0
+      error_message = "The campaign_arns and recommender_arns cannot both be [] (there would be nothing to monitor): use [\"all\"] or list ARNs in at least one of them."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "monitor_combined" {
@@ -148,7 +158,7 @@ module "monitor" {
   reserved_concurrent_executions = 1
   layers                         = [aws_lambda_layer_version.shared.arn]
   policy_json                    = data.aws_iam_policy_document.monitor_combined.json
-  environment                    = local.common_environment
+  environment                    = merge(local.common_environment, local.monitor_actions_environment)
 
   event_rules = {
     schedule = {

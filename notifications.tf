@@ -43,9 +43,9 @@ locals {
     { for s in var.notification_subscriptions : "${s.protocol} ${s.endpoint}" => s },
   )
 
-  # Dead-letter queues of the functions (issue 8 fills this map: role => queue name); each gets
-  # an alarm below on messages waiting in it.
-  dead_letter_queue_names = {}
+  # Dead-letter queues (label => queue name); each gets an alarm below on messages waiting in it.
+  # One queue serves every function that acts on events (reliability.tf).
+  dead_letter_queue_names = { functions = aws_sqs_queue.dead_letters.name }
 
   # Runs of the monitor are expected every 5 minutes; with another schedule (a pause) a missing
   # monitorErrors datapoint is no longer a sign of trouble.
@@ -235,7 +235,7 @@ resource "aws_cloudwatch_metric_alarm" "dead_letter_queue" {
   for_each = local.dead_letter_queue_names
 
   alarm_name          = "${var.name}-${each.key}-DeadLetters"
-  alarm_description   = "Events for the ${each.key} function of Personalize Monitor ${var.name} could not be delivered or processed and wait in the dead-letter queue ${each.value}."
+  alarm_description   = "Events for the ${each.key} of Personalize Monitor ${var.name} could not be delivered or processed and wait in the dead-letter queue ${each.value}: replay them with scripts/replay_dead_letters.py (docs/reliability.md)."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = each.value }

@@ -127,7 +127,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key ARN for the log groups and function environments; null uses AWS managed keys. The key policy must allow CloudWatch Logs and Lambda to use it."
+  description = "Customer managed KMS key ARN for the log groups, function environments and the notification topic; null uses AWS managed keys. The key policy must allow CloudWatch Logs and Lambda to use it, and cloudwatch.amazonaws.com and events.amazonaws.com to call kms:Decrypt and kms:GenerateDataKey* (to publish alarms and notification events to the encrypted topic)."
   type        = string
   default     = null
 
@@ -204,6 +204,98 @@ variable "idle_threshold_hours" {
 }
 
 ################################################################################
+# Notifications (one SNS topic in the provider's region for every monitored region)
+################################################################################
+
+variable "sns_topic_arn" {
+  description = "Existing SNS topic to notify instead of creating one; null creates <name>-Notifications (PersonalizeMonitorNotifications with the default name). It must be a standard topic in the provider's region whose policy lets cloudwatch.amazonaws.com and events.amazonaws.com publish (and use its KMS key, if encrypted); the module does not change its policy."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_topic_arn == null || can(regex("^arn:(aws|aws-cn|aws-us-gov):sns:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.sns_topic_arn))
+    error_message = "The sns_topic_arn must be the ARN of a standard SNS topic such as arn:aws:sns:us-east-1:123456789012:alerts (FIFO topics cannot receive alarm notifications), or null."
+  }
+}
+
+variable "notification_emails" {
+  description = "Email addresses subscribed to the notification topic (each receives one confirmation email from SNS, whatever the number of monitored regions)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[A-Za-z0-9._%+'-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,63}$", e)) && length(e) <= 254])
+    error_message = "Each entry of notification_emails must be an email address such as ops@example.com; not valid: ${jsonencode([for e in var.notification_emails : e if !(can(regex("^[A-Za-z0-9._%+'-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,63}$", e)) && length(e) <= 254)])}."
+  }
+
+  validation {
+    condition     = length(distinct(var.notification_emails)) == length(var.notification_emails) && length(var.notification_emails) <= 50
+    error_message = "The notification_emails list must not repeat an address and may hold at most 50 addresses."
+  }
+}
+
+variable "notification_subscriptions" {
+  description = "Other subscriptions to the notification topic: protocol (http, https, email, email-json, sms, sqs, lambda, firehose or application) and endpoint (URL, address, phone number in E.164 form, or ARN); firehose also needs subscription_role_arn. SQS queue and Lambda function policies must let the topic deliver."
+  type = list(object({
+    protocol              = string
+    endpoint              = string
+    subscription_role_arn = optional(string)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.notification_subscriptions : contains(["http", "https", "email", "email-json", "sms", "sqs", "lambda", "firehose", "application"], s.protocol)])
+    error_message = "Each notification_subscriptions protocol must be one SNS supports: http, https, email, email-json, sms, sqs, lambda, firehose or application; not supported: ${jsonencode(distinct([for s in var.notification_subscriptions : s.protocol if !contains(["http", "https", "email", "email-json", "sms", "sqs", "lambda", "firehose", "application"], s.protocol)]))}."
+  }
+
+  validation {
+    condition = alltrue([for s in var.notification_subscriptions : can(regex(lookup({
+      http         = "^http://[^[:space:]]+$"
+      https        = "^https://[^[:space:]]+$"
+      email        = "^[^@[:space:]]+@[^@[:space:]]+\\.[A-Za-z]{2,63}$"
+      "email-json" = "^[^@[:space:]]+@[^@[:space:]]+\\.[A-Za-z]{2,63}$"
+      sms          = "^\\+?[1-9][0-9]{6,14}$"
+      sqs          = "^arn:(aws|aws-cn|aws-us-gov):sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?$"
+      lambda       = "^arn:(aws|aws-cn|aws-us-gov):lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$"
+      firehose     = "^arn:(aws|aws-cn|aws-us-gov):firehose:[a-z0-9-]+:[0-9]{12}:deliverystream/[A-Za-z0-9._-]{1,64}$"
+      application  = "^arn:(aws|aws-cn|aws-us-gov):sns:[a-z0-9-]+:[0-9]{12}:endpoint/.+$"
+    }, s.protocol, "^$"), s.endpoint))])
+    error_message = "Each notification_subscriptions endpoint must suit its protocol: an http:// or https:// URL, an email address, a phone number such as +14155550100 (sms), or an SQS queue, Lambda function, Firehose delivery stream or SNS platform endpoint ARN."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.notification_subscriptions : (s.protocol == "firehose") == (s.subscription_role_arn != null)])
+    error_message = "A firehose subscription needs subscription_role_arn (an IAM role SNS assumes to write to the stream); other protocols must leave it unset."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.notification_subscriptions : "${s.protocol} ${s.endpoint}"])) == length(var.notification_subscriptions) && length(var.notification_subscriptions) <= 50
+    error_message = "The notification_subscriptions list must not repeat a protocol and endpoint pair and may hold at most 50 entries."
+  }
+}
+
+################################################################################
+# Teardown (what the functions created at run time is removed on terraform destroy)
+################################################################################
+
+variable "cleanup_on_destroy" {
+  description = "On terraform destroy, delete what the functions created at run time (the alarms tagged CreatedBy=<name>, extra dashboard pages) with scripts/teardown.py, run by cleanup_python on the machine running Terraform with the credentials in its environment (it refuses to act in another account). Needs a POSIX shell, python3 and boto3. Set false (and apply) before destroying where that is impossible, then run the script yourself."
+  type        = bool
+  default     = true
+}
+
+variable "cleanup_python" {
+  description = "Python 3 interpreter (with boto3) that runs the teardown on destroy: a command on PATH or an absolute path."
+  type        = string
+  default     = "python3"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./+-]+$", var.cleanup_python))
+    error_message = "The cleanup_python must be a command name or path made of letters, digits and _ . / + - (no spaces or shell characters), such as python3 or /usr/bin/python3."
+  }
+}
+
+################################################################################
 # Cost optimization actions
 ################################################################################
 
@@ -234,4 +326,72 @@ variable "protection_tag_key" {
     condition     = can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", var.protection_tag_key)) && substr(var.protection_tag_key, 0, 4) != "aws:"
     error_message = "The protection_tag_key must be a valid tag key: 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:."
   }
+}
+
+variable "campaign_price_per_tps_hour" {
+  description = "USD per TPS-hour of a campaign (billed on the higher of min TPS and actual TPS), used only for the estimated monthly savings in cost-action notifications. Default: the first-tier real-time recommendation price (USD 0.20 per TPS-hour for the first 20,000 TPS-hours a month) of the Amazon Personalize price list, https://aws.amazon.com/personalize/pricing/; set your region's and volume tier's price."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.campaign_price_per_tps_hour >= 0 && var.campaign_price_per_tps_hour <= 1000
+    error_message = "The campaign_price_per_tps_hour must be a price in USD between 0 and 1000."
+  }
+}
+
+variable "recommender_price_per_rps_hour" {
+  description = "USD per RPS-hour of a recommender (one request per second for an hour = 3,600 requests, billed on the higher of the minimum requests per hour and the actual requests), used only for the estimated monthly savings in cost-action notifications. Default: the same USD 0.20 first-tier real-time recommendation rate as campaign_price_per_tps_hour (https://aws.amazon.com/personalize/pricing/); domain recommenders are priced per use case, so set the rate of yours."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.recommender_price_per_rps_hour >= 0 && var.recommender_price_per_rps_hour <= 1000
+    error_message = "The recommender_price_per_rps_hour must be a price in USD between 0 and 1000."
+  }
+}
+
+variable "scheduled_capacity" {
+  description = "Scheduled minimum capacity (pre-warm before a known peak, scale back after): each entry sets the min TPS (campaign ARN) or min RPS (recommender ARN) of arn to min_tps on the EventBridge schedule_expression (rate(...) or cron(...), UTC), through the update_tps function. The ARN must be in scope (campaign_arns / recommender_arns / regions). The automatic step-down never changes a resource listed here: its schedules own its minimum. A protection-tagged resource is not changed by its schedules either."
+  type = list(object({
+    arn                 = string
+    schedule_expression = string
+    min_tps             = number
+    description         = optional(string, "")
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.scheduled_capacity : can(regex("^arn:(aws|aws-cn|aws-us-gov):personalize:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:(campaign|recommender)/[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", s.arn))])
+    error_message = "Each scheduled_capacity arn must be a campaign or recommender ARN such as arn:aws:personalize:us-east-1:123456789012:campaign/my-campaign."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.scheduled_capacity : can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^()]+\\))$", s.schedule_expression))])
+    error_message = "Each scheduled_capacity schedule_expression must be an EventBridge schedule such as cron(30 7 ? * MON-FRI *) or rate(1 day)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.scheduled_capacity : s.min_tps >= 1 && floor(s.min_tps) == s.min_tps])
+    error_message = "Each scheduled_capacity min_tps must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.scheduled_capacity : s.description == null || length(coalesce(s.description, " ")) <= 200])
+    error_message = "Each scheduled_capacity description must be at most 200 characters."
+  }
+
+  validation {
+    condition     = length(var.scheduled_capacity) <= 50 && length(distinct([for s in var.scheduled_capacity : s.arn])) <= 10 && length(distinct([for s in var.scheduled_capacity : "${s.arn} ${s.schedule_expression}"])) == length(var.scheduled_capacity)
+    error_message = "The scheduled_capacity list may hold at most 50 entries for at most 10 distinct ARNs (the monitor receives them in an environment variable) and must not repeat an arn with the same schedule_expression."
+  }
+}
+
+################################################################################
+# Dashboard
+################################################################################
+
+variable "create_dashboard" {
+  description = "Create the CloudWatch dashboard (Amazon-Personalize-Monitor, or <name>-Dashboard) and the function that rebuilds it hourly and when the monitored resources change; large fleets get extra pages <dashboard>-2, <dashboard>-3, ..."
+  type        = bool
+  default     = true
 }

@@ -80,9 +80,10 @@ def staged(relative: str) -> Path:
 @pytest.fixture()
 def aws(local_aws: LocalAWS) -> Iterator[LocalAWS]:
     """The local AWS, emptied before the test; the layer's client cache forgotten."""
-    from personalize_monitor import clients, discovery
+    from personalize_monitor import clients, costchecks, discovery
 
     local_aws.reset()
     clients.reset()
     discovery.CACHE.__init__()  # type: ignore[misc]
+    costchecks.reset_caches()
     yield local_aws

@@ -24,3 +24,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 "$VENV/bin/python" -m tools.toolchain install
+
+# checkov in its own virtualenv (its pins clash with the dev set): pyproject.toml
+# [dependency-groups].scan; reinstalled only when that group changes.
+SCAN_VENV="$ROOT/.tools/checkov"
+scan_stamp="$SCAN_VENV/.scan-deps.sha256"
+scan_want=$("$VENV/bin/python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["dependency-groups"]["scan"])' | sha256sum | cut -d' ' -f1)
+if [ ! -x "$SCAN_VENV/bin/checkov" ] || [ ! -f "$scan_stamp" ] || [ "$(cat "$scan_stamp")" != "$scan_want" ]; then
+  echo "==> installing checkov into $SCAN_VENV (pyproject.toml [dependency-groups].scan)"
+  "$VENV/bin/python" -m venv "$SCAN_VENV"
+  "$SCAN_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "pip>=25.1"
+  "$SCAN_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --group scan
+  echo "$scan_want" > "$scan_stamp"
+fi

@@ -16,9 +16,9 @@ import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from personalize_monitor import alarms, dashboard, events, metrics, timeutil
+from personalize_monitor import alarms, costchecks, dashboard, events, metrics, timeutil
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.log import get_logger
@@ -31,6 +31,7 @@ Step = Callable[[RunContext], Dict[str, Any]]
 # Steps run after the metrics are published, in this order.
 STEPS: List[Tuple[str, Step]] = [
     ("alarms", alarms.reconcile),
+    ("cost_checks", costchecks.hourly_checks),
     ("dashboard", dashboard.request_rebuild_on_change),
 ]
 
@@ -137,6 +138,30 @@ def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
     return summary
 
 
+def classify(event: Any) -> Optional[str]:
+    """None for an invocation the monitor runs for, else why it is rejected (before any AWS call).
+
+    Runs for the EventBridge schedule (``source`` aws.events, ``detail-type`` Scheduled Event)
+    and for a direct invocation ``{}`` or ``{"time": "<ISO 8601>"}`` (a run as of that time);
+    the run's time is the event's ``time`` (see timeutil.run_time).
+    """
+    if not isinstance(event, Mapping):
+        return f"event must be a JSON object, got {type(event).__name__}"
+    if "source" in event or "detail-type" in event:
+        source, detail_type = event.get("source"), event.get("detail-type")
+        if source == "aws.events" and detail_type == "Scheduled Event":
+            return None
+        return f"unexpected event: source {str(source)[:60]!r}, detail-type {str(detail_type)[:80]!r}"
+    unknown = sorted(str(k)[:40] for k in event if k != "time")
+    if unknown:
+        return f"unexpected field(s) in direct invocation: {', '.join(unknown[:5])}"
+    return None
+
+
 def lambda_handler(event: Any, context: Any) -> Dict[str, Any]:
+    rejected = classify(event)
+    if rejected:
+        log.error("invocation rejected", extra={"reason": rejected})
+        return {"status": "rejected", "reason": rejected}
     settings = Settings.from_env()
     return run(settings, timeutil.run_time(event))

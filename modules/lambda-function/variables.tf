@@ -138,6 +138,12 @@ variable "dead_letter_queue_arn" {
   default     = null
 }
 
+variable "dead_letter_queue_kms_key_arn" {
+  description = "KMS key that encrypts the dead-letter queue (SSE-KMS); the role may then use it to send. null when the queue uses SQS-managed encryption."
+  type        = string
+  default     = null
+}
+
 variable "event_target_max_retry_attempts" {
   description = "Retries EventBridge makes to deliver an event to the function (0-185)."
   type        = number

@@ -10,8 +10,11 @@ from tests import tfutil
 from tests.conftest import staged
 from tools.localaws import ROOT, LocalAWS
 
+# Examples with per-workspace settings have no default workspace: tests/e2e/test_multi_account.py
+# runs them (apply, re-plan clean, destroy) in each of their workspaces and accounts.
+WORKSPACE_EXAMPLES = {"multi-account-workspaces"}
 CONFIGS = [
-    *sorted(p for p in (ROOT / "examples").iterdir() if (p / "main.tf").exists()),
+    *sorted(p for p in (ROOT / "examples").iterdir() if (p / "main.tf").exists() and p.name not in WORKSPACE_EXAMPLES),
     ROOT / "tests/terraform/root_default",
 ]
 
