@@ -124,9 +124,10 @@ data "aws_iam_policy_document" "dashboard" {
   }
 
   statement {
-    sid       = "DescribeMonitoredResources"
-    actions   = ["personalize:DescribeCampaign", "personalize:DescribeRecommender"]
-    resources = concat(local.campaign_resources, local.recommender_resources)
+    sid = "DescribeMonitoredCampaigns"
+    # Recommenders need no describe: ListRecommenders returns their configuration.
+    actions   = ["personalize:DescribeCampaign"]
+    resources = local.campaign_resources
   }
 
   statement {

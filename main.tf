@@ -45,6 +45,7 @@ locals {
     PM_PROTECTION_TAG_KEY                 = var.protection_tag_key
     PM_PRICE_PER_TPS_HOUR                 = tostring(var.campaign_price_per_tps_hour)
     PM_PRICE_PER_RPS_HOUR                 = tostring(var.recommender_price_per_rps_hour)
+    PM_ALARM_WRITES_PER_SECOND            = tostring(var.alarm_writes_per_second)
     PM_DASHBOARD_NAME                     = var.create_dashboard ? local.dashboard_name : ""
   }
 
@@ -102,9 +103,10 @@ data "aws_iam_policy_document" "monitor" {
   }
 
   statement {
-    sid       = "DescribeMonitoredResources"
-    actions   = ["personalize:DescribeCampaign", "personalize:DescribeRecommender"]
-    resources = concat(local.campaign_resources, local.recommender_resources)
+    sid = "DescribeMonitoredCampaigns"
+    # Recommenders need no describe: ListRecommenders returns their configuration.
+    actions   = ["personalize:DescribeCampaign"]
+    resources = local.campaign_resources
   }
 
   statement {

@@ -192,6 +192,17 @@ variable "auto_create_idle_alarms" {
   default     = true
 }
 
+variable "alarm_writes_per_second" {
+  description = "PutMetricAlarm calls per second the monitor makes while creating or updating per-resource alarms (CloudWatch's default quota is 3 per second; raise it only if your account's quota is higher). A run writes at most 30 seconds' worth; large fleets get their alarms over several runs."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.alarm_writes_per_second >= 0.5 && var.alarm_writes_per_second <= 100
+    error_message = "The alarm_writes_per_second must be between 0.5 and 100."
+  }
+}
+
 variable "idle_threshold_hours" {
   description = "Hours without a single request after which a resource counts as idle (idle alarm, and idle delete/stop when enabled), 1-168."
   type        = number

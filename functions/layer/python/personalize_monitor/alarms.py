@@ -82,7 +82,8 @@ MAX_IDLE_HOURS = 168
 DESCRIBE_PAGE_SIZE = 100  # DescribeAlarms MaxRecords maximum
 DELETE_BATCH = 100  # DeleteAlarms accepts at most 100 names
 PUT_RATE_PER_SECOND = 3.0  # CloudWatch's default PutMetricAlarm quota (transactions per second)
-MAX_WRITES_PER_RUN = 90  # ~30 s of PutMetricAlarm at that rate; the rest waits for the next run
+WRITE_SECONDS_PER_RUN = 30  # a run spends at most ~30 s writing alarms; the rest waits for the next run
+MAX_WRITES_PER_RUN = int(PUT_RATE_PER_SECOND * WRITE_SECONDS_PER_RUN)
 SUMMARY_NAMES = 50  # names listed per category in a run's summary
 
 # The fields of a DescribeAlarms entry that PutMetricAlarm sets; the rest is alarm state.
@@ -493,4 +494,8 @@ def reconcile_resources(
 
 def reconcile(ctx: RunContext) -> Dict[str, Any]:
     """Monitor step: the run's measured resources are the alarmed ones."""
-    return reconcile_resources(ctx.settings, ctx.resources, ctx.now, ctx.failed_regions)
+    rate = ctx.settings.alarm_writes_per_second
+    return reconcile_resources(
+        ctx.settings, ctx.resources, ctx.now, ctx.failed_regions,
+        limiter=RateLimiter(rate), max_writes=max(1, int(rate * WRITE_SECONDS_PER_RUN)),
+    )

@@ -108,6 +108,9 @@ class Settings:
     price_per_rps_hour: float = 0.2  # recommenders: per RPS-hour (3,600 requests) of max(min RPS, actual)
     # Resources whose minimum follows var.scheduled_capacity: the automatic step-down leaves them alone.
     scheduled_capacity_arns: Tuple[str, ...] = ()
+    # PutMetricAlarm pacing: CloudWatch's default quota is 3 per second; a run writes at most
+    # 30 seconds' worth and leaves the rest to the next run.
+    alarm_writes_per_second: float = 3.0
     tags: Dict[str, str] = field(default_factory=dict)
     dashboard_name: str = ""  # empty: no dashboard
 
@@ -179,6 +182,7 @@ class Settings:
             price_per_tps_hour=_number(env, "PM_PRICE_PER_TPS_HOUR", 0.2, 0, 1000),
             price_per_rps_hour=_number(env, "PM_PRICE_PER_RPS_HOUR", 0.2, 0, 1000),
             scheduled_capacity_arns=_scheduled_arns(env),
+            alarm_writes_per_second=_number(env, "PM_ALARM_WRITES_PER_SECOND", 3, 0.5, 100),
             tags=tags,
             dashboard_name=env.get("PM_DASHBOARD_NAME", ""),
         )

@@ -1,8 +1,9 @@
 """Find the campaigns and recommenders to monitor, with as few Personalize calls as possible.
 
-Per region: one paginated List call per resource type (max page size). A resource is
-described only when it is new to this container or its ``lastUpdatedDateTime`` changed since
-the cached describe; solution versions (immutable) are described once. Warm Lambda containers
+Per region: one paginated List call per resource type (max page size). Recommenders need no
+describe (ListRecommenders returns their configuration); a campaign is described only when it
+is new to this container or its ``lastUpdatedDateTime`` changed since the cached describe;
+solution versions (immutable) are described once. Warm Lambda containers
 keep the cache, and a cold start describes at a bounded rate so it does not trip
 Personalize's throttling. Resources that are not ACTIVE, are being deleted, or vanish between
 list and describe are skipped.
@@ -229,28 +230,23 @@ class RegionDiscovery:
             if summary.get("status") != "ACTIVE":
                 self._skip(arn, f"status {summary.get('status')}")
                 continue
-            detail = self._describe("describe_recommender", "recommenderArn", arn, summary["lastUpdatedDateTime"])
-            if detail is None:
-                continue
-            update = detail.get("latestRecommenderUpdate") or {}
-            if detail.get("status") != "ACTIVE" or update.get("status") in DELETING:
-                self._skip(arn, f"status {detail.get('status')}, latest update {update.get('status')}")
-                continue
-            config = dict(detail.get("recommenderConfig") or {})
+            # ListRecommenders already returns the configuration, status and dates: no describe.
+            # (An update in progress is not visible here; the action functions re-describe before
+            # acting, so a step-down command for a recommender being updated is skipped there.)
+            config = dict(summary.get("recommenderConfig") or {})
             found.append(
                 Resource(
                     arn=arn,
                     kind=arns.KIND_RECOMMENDER,
-                    name=detail["name"],
+                    name=summary["name"],
                     region=self.region,
-                    status=detail["status"],
+                    status=summary["status"],
                     min_capacity=int(config.get("minRecommendationRequestsPerSecond", 1)),
                     metric_name="GetRecommendations",
-                    created=detail["creationDateTime"],
-                    last_updated=detail["lastUpdatedDateTime"],
-                    dataset_group_arn=detail.get("datasetGroupArn"),
-                    recipe_arn=detail.get("recipeArn"),
-                    latest_update_status=update.get("status"),
+                    created=summary["creationDateTime"],
+                    last_updated=summary["lastUpdatedDateTime"],
+                    dataset_group_arn=summary.get("datasetGroupArn"),
+                    recipe_arn=summary.get("recipeArn"),
                     config=config,
                 )
             )
