@@ -8,11 +8,11 @@ import datetime as dt
 from collections import Counter
 
 from personalize_monitor.config import Settings
+
+from tests.reliability.conftest import load_function
 from tools import bench_baseline
 from tools.call_budget import steady_state_budget
 from tools.localaws import LocalAWS
-
-from tests.reliability.conftest import load_function
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
