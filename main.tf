@@ -46,6 +46,7 @@ locals {
     PM_PRICE_PER_TPS_HOUR                 = tostring(var.campaign_price_per_tps_hour)
     PM_PRICE_PER_RPS_HOUR                 = tostring(var.recommender_price_per_rps_hour)
     PM_ALARM_WRITES_PER_SECOND            = tostring(var.alarm_writes_per_second)
+    PM_PUBLISH_DERIVED_METRICS            = tostring(var.publish_derived_metrics)
     PM_DASHBOARD_NAME                     = var.create_dashboard ? local.dashboard_name : ""
   }
 
@@ -102,11 +103,15 @@ data "aws_iam_policy_document" "monitor" {
     resources = ["*"]
   }
 
-  statement {
-    sid = "DescribeMonitoredCampaigns"
-    # Recommenders need no describe: ListRecommenders returns their configuration.
-    actions   = ["personalize:DescribeCampaign"]
-    resources = local.campaign_resources
+  dynamic "statement" {
+    # None with campaign_arns = [] (IAM rejects a statement without resources).
+    for_each = length(local.campaign_resources) > 0 ? [1] : []
+    content {
+      sid = "DescribeMonitoredCampaigns"
+      # Recommenders need no describe: ListRecommenders returns their configuration.
+      actions   = ["personalize:DescribeCampaign"]
+      resources = local.campaign_resources
+    }
   }
 
   statement {
@@ -135,7 +140,7 @@ data "aws_iam_policy_document" "monitor" {
   }
 
   lifecycle {
-    # Otherwise the Describe statements have no resources and IAM rejects the policy at apply.
+    # Otherwise DescribeSolutionVersions has no resources and IAM rejects the policy at apply.
     precondition {
       condition     = length(concat(local.campaign_resources, local.recommender_resources)) > 0
       error_message = "The campaign_arns and recommender_arns cannot both be [] (there would be nothing to monitor): use [\"all\"] or list ARNs in at least one of them."

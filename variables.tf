@@ -192,6 +192,12 @@ variable "auto_create_idle_alarms" {
   default     = true
 }
 
+variable "publish_derived_metrics" {
+  description = "Publish averageTPS/averageRPS and campaignUtilization/recommenderUtilization (the SAM application's metrics) besides the minimum. false saves two custom metrics per resource (about USD 0.60 a month each at the first price tier) but also drops the per-resource alarms and the utilization graphs, which are built on them: CloudWatch alarms cannot compute them with metric math from AWS/Personalize metrics in another region."
+  type        = bool
+  default     = true
+}
+
 variable "alarm_writes_per_second" {
   description = "PutMetricAlarm calls per second the monitor makes while creating or updating per-resource alarms (CloudWatch's default quota is 3 per second; raise it only if your account's quota is higher). A run writes at most 30 seconds' worth; large fleets get their alarms over several runs."
   type        = number
