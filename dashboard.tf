@@ -123,11 +123,15 @@ data "aws_iam_policy_document" "dashboard" {
     resources = ["*"]
   }
 
-  statement {
-    sid = "DescribeMonitoredCampaigns"
-    # Recommenders need no describe: ListRecommenders returns their configuration.
-    actions   = ["personalize:DescribeCampaign"]
-    resources = local.campaign_resources
+  dynamic "statement" {
+    # None with campaign_arns = [] (IAM rejects a statement without resources).
+    for_each = length(local.campaign_resources) > 0 ? [1] : []
+    content {
+      sid = "DescribeMonitoredCampaigns"
+      # Recommenders need no describe: ListRecommenders returns their configuration.
+      actions   = ["personalize:DescribeCampaign"]
+      resources = local.campaign_resources
+    }
   }
 
   statement {
@@ -137,8 +141,9 @@ data "aws_iam_policy_document" "dashboard" {
   }
 
   statement {
-    sid       = "WriteDashboardPages"
-    actions   = ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"]
+    sid = "WriteDashboardPages"
+    # The function never reads a page back (only the monitor does, see monitor_dashboard).
+    actions   = ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
     resources = [local.dashboard_arn_pattern]
   }
 
@@ -150,9 +155,10 @@ data "aws_iam_policy_document" "dashboard" {
   }
 
   statement {
-    sid       = "ReadModuleAlarms"
+    sid = "ReadModuleAlarms"
+    # One DescribeAlarms by name prefix "<name>-" (personalize_monitor.dashboard module_alarms).
     actions   = ["cloudwatch:DescribeAlarms"]
-    resources = ["arn:${local.partition}:cloudwatch:${local.home_region}:${local.account_id}:alarm:*"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.home_region}:${local.account_id}:alarm:${var.name}-*"]
   }
 }
 

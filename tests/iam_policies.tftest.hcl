@@ -196,3 +196,33 @@ run "no_dashboard" {
     error_message = "Without the dashboard the monitor gets no dashboard permissions."
   }
 }
+
+run "recommenders_only" {
+  command   = plan
+  state_key = "recommenders_only"
+
+  variables {
+    campaign_arns = []
+  }
+
+  assert {
+    condition = alltrue([
+      for s in flatten([for d in [
+        data.aws_iam_policy_document.monitor, data.aws_iam_policy_document.monitor_alarms,
+        data.aws_iam_policy_document.monitor_actions, data.aws_iam_policy_document.monitor_dashboard[0],
+        data.aws_iam_policy_document.action_common, data.aws_iam_policy_document.update_tps,
+        data.aws_iam_policy_document.delete_campaign, data.aws_iam_policy_document.stop_recommender,
+        data.aws_iam_policy_document.dashboard[0],
+      ] : d.statement]) : length(coalesce(s.resources, [])) > 0
+    ])
+    error_message = "With campaign_arns = [] every statement still names resources (IAM rejects a statement without any)."
+  }
+
+  assert {
+    condition = length([
+      for a in flatten([for d in [data.aws_iam_policy_document.monitor, data.aws_iam_policy_document.update_tps, data.aws_iam_policy_document.delete_campaign, data.aws_iam_policy_document.dashboard[0]] : [for s in d.statement : tolist(s.actions)]]) :
+      a if contains(["personalize:DescribeCampaign", "personalize:UpdateCampaign", "personalize:DeleteCampaign"], a)
+    ]) == 0
+    error_message = "With campaign_arns = [] no function may describe, update or delete a campaign."
+  }
+}
