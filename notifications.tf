@@ -318,6 +318,7 @@ resource "terraform_data" "teardown" {
       alarm_labels   = local.runtime_alarm_labels
       created_by_tag = "CreatedBy"
       dashboard_name = local.dashboard_name
+      role_arn       = var.cleanup_role_arn
     })
   }
 

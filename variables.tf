@@ -8,8 +8,8 @@ variable "name" {
   default     = "PersonalizeMonitor"
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,39}$", var.name))
-    error_message = "The name must start with a letter and have 1-40 letters, digits or hyphens (it prefixes IAM role names, which are limited to 64 characters)."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,38}$", var.name))
+    error_message = "The name must start with a letter and have 1-39 letters, digits or hyphens (it prefixes function, role and EventBridge rule names such as <name>-stop-recommender-command, which are limited to 64 characters)."
   }
 }
 
@@ -27,8 +27,8 @@ variable "campaign_arns" {
   }
 
   validation {
-    condition     = length(var.campaign_arns) <= 30
-    error_message = "At most 30 campaign ARNs can be listed (the functions receive them in environment variables, limited to 4 KB); use [\"all\"] with var.regions for larger fleets."
+    condition     = length(var.campaign_arns) <= 10
+    error_message = "At most 10 campaign ARNs can be listed: every function receives them in its environment, which Lambda limits to 4 KB for all its settings together; use [\"all\"] with var.regions for larger fleets."
   }
 }
 
@@ -46,8 +46,8 @@ variable "recommender_arns" {
   }
 
   validation {
-    condition     = length(var.recommender_arns) <= 30
-    error_message = "At most 30 recommender ARNs can be listed (the functions receive them in environment variables, limited to 4 KB); use [\"all\"] with var.regions for larger fleets."
+    condition     = length(var.recommender_arns) <= 10
+    error_message = "At most 10 recommender ARNs can be listed: every function receives them in its environment, which Lambda limits to 4 KB for all its settings together; use [\"all\"] with var.regions for larger fleets."
   }
 }
 
@@ -299,6 +299,17 @@ variable "cleanup_on_destroy" {
   description = "On terraform destroy, delete what the functions created at run time (the alarms tagged CreatedBy=<name>, extra dashboard pages) with scripts/teardown.py, run by cleanup_python on the machine running Terraform with the credentials in its environment (it refuses to act in another account). Needs a POSIX shell, python3 and boto3. Set false (and apply) before destroying where that is impossible, then run the script yourself."
   type        = bool
   default     = true
+}
+
+variable "cleanup_role_arn" {
+  description = "IAM role the destroy-time teardown assumes before deleting what the functions created (use the role the aws provider assumes, e.g. one per workspace/account); null uses the credentials in Terraform's environment."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cleanup_role_arn == null || can(regex("^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/.+$", var.cleanup_role_arn))
+    error_message = "The cleanup_role_arn must be an IAM role ARN such as arn:aws:iam::123456789012:role/deployer, or null."
+  }
 }
 
 variable "cleanup_python" {

@@ -85,7 +85,8 @@ def alarm_pattern(name: str, labels: Sequence[str]) -> re.Pattern[str]:
     )
 
 
-def make_session(region: str) -> Any:
+def make_session(region: str, role_arn: Optional[str] = None) -> Any:
+    """A session with Terraform's environment credentials, or with ``role_arn`` assumed from them."""
     try:
         import boto3
     except ImportError:
@@ -93,7 +94,18 @@ def make_session(region: str) -> Any:
             f"boto3 is not installed for {sys.executable}: install it (pip install boto3) or point the "
             "module's cleanup_python at an interpreter that has it"
         ) from None
-    return boto3.session.Session(region_name=region)
+    session = boto3.session.Session(region_name=region)
+    if not role_arn:
+        return session
+    creds = session.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName="personalize-monitor-teardown"
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
 
 
 def check_account(session: Any, region: str, expected: str) -> str:
@@ -139,7 +151,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         say("cleanup_on_destroy is false: nothing deleted")
         return {"skipped": True, "alarms": [], "dashboards": []}
     region = config["region"]
-    session = make_session(region)
+    session = make_session(region, config.get("role_arn"))
     check_account(session, region, config["account"])
     cw = session.client("cloudwatch", region_name=region)
     alarms = managed_alarms(cw, config)

@@ -293,6 +293,17 @@ run "notification_subscriptions_rule4" {
   expect_failures = [var.notification_subscriptions]
 }
 
+run "cleanup_role_arn_rule1" {
+  command   = plan
+  state_key = "cleanup_role_arn_rule1"
+
+  variables {
+    cleanup_role_arn = "arn:aws:iam::123456789012:user/not-a-role"
+  }
+
+  expect_failures = [var.cleanup_role_arn]
+}
+
 run "cleanup_python_rule1" {
   command   = plan
   state_key = "cleanup_python_rule1"

@@ -84,6 +84,9 @@ module "personalize_monitor" {
   # Teardown of what the functions create at run time, on terraform destroy.
   cleanup_on_destroy = true
   cleanup_python     = "python3"
+  # The destroy-time teardown uses Terraform's own credentials; set the role the provider
+  # assumes when it assumes one (see examples/multi-account-workspaces).
+  cleanup_role_arn = null
 }
 
 ################################################################################

@@ -55,11 +55,9 @@ module "personalize_monitor" {
   utilization_threshold_percent      = local.settings.utilization_threshold_percent
   notification_emails                = local.settings.notification_emails
 
-  # The destroy-time cleanup of run-time alarms runs scripts/teardown.py with the credentials
-  # in Terraform's environment, which belong to the central account here, not to the
-  # workspace's account: the script would refuse to act and fail the destroy. Run it with the
-  # target account's credentials before `terraform destroy` instead (see README.md).
-  cleanup_on_destroy = false
+  # The destroy-time teardown (alarms and dashboard pages the functions created at run time)
+  # assumes the same role as the provider, so it acts in the workspace's account.
+  cleanup_role_arn = local.settings.role_arn
 
   tags = {
     Environment = terraform.workspace

@@ -176,6 +176,9 @@ def check_account(aws: LocalAWS, workspace: str, out: dict[str, Any], directory:
     metrics = acct.client("cloudwatch").list_metrics(Namespace="PersonalizeMonitor",
                                                       MetricName="monitoredResourceCount")
     assert metrics["Metrics"], f"no monitoredResourceCount in account {want.account}"
+    # The run created this account's per-resource alarms; the destroy-time teardown must remove them.
+    alarms = acct.client("cloudwatch").describe_alarms(AlarmNamePrefix="PersonalizeMonitor-Idle")["MetricAlarms"]
+    assert alarms, f"the monitor created no alarms in account {want.account}"
 
 
 def seed_fleet(aws: LocalAWS) -> dict[str, list[str]]:
@@ -241,3 +244,5 @@ def test_workspaces_deploy_one_monitor_per_account(tmp_path: Path, aws: LocalAWS
         assert acct.client("lambda").list_functions()["Functions"] == []
         assert acct.client("events").list_rules()["Rules"] == []
         assert [role["RoleName"] for role in acct.client("iam").list_roles()["Roles"]] == [ROLE_NAME]
+        # The teardown assumed the workspace's role (cleanup_role_arn) and removed the run-time alarms.
+        assert acct.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
