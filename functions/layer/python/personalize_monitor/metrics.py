@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 from . import clients
@@ -130,11 +131,22 @@ def resource_datums(
 
 
 def put_metrics(region: str, datums: Iterable[Dict[str, Any]], namespace: str = METRIC_NAMESPACE) -> int:
-    """Write datums in as few PutMetricData calls as the limits allow; returns the call count."""
+    """Write datums in as few PutMetricData calls as the limits allow, a few at a time in
+    parallel; returns the call count. Raises the first failure after every batch was tried."""
     items = list(datums)
     cw = clients.client("cloudwatch", region)
-    calls = 0
-    for batch in chunks(items, MAX_PUT_ITEMS):
-        cw.put_metric_data(Namespace=namespace, MetricData=list(batch))
-        calls += 1
-    return calls
+    batches = [list(batch) for batch in chunks(items, MAX_PUT_ITEMS)]
+
+    def put(batch: List[Dict[str, Any]]) -> None:
+        cw.put_metric_data(Namespace=namespace, MetricData=batch)
+
+    if len(batches) <= 1:
+        for batch in batches:
+            put(batch)
+        return len(batches)
+    with ThreadPoolExecutor(max_workers=min(4, len(batches))) as pool:
+        futures = [pool.submit(put, batch) for batch in batches]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]  # type: ignore[misc]
+    return len(batches)
