@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tools.localaws import ROOT
 
 from tests import tfutil
 from tests.conftest import staged
+from tools.localaws import ROOT
 
 
 def run(*cmd: str) -> subprocess.CompletedProcess[str]:
