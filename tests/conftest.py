@@ -56,6 +56,18 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 socket.socket.connect = _loopback_only  # type: ignore[method-assign,assignment]
 
 
+# -- options ------------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="extra-long variants: the fuzz suite (tests/reliability) with 10x the examples")
+
+
+@pytest.fixture(scope="session")
+def slow(request: pytest.FixtureRequest) -> bool:
+    """True under --slow."""
+    return bool(request.config.getoption("--slow"))
+
+
 # -- local AWS ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:

@@ -298,4 +298,18 @@ data "aws_iam_policy_document" "boundary" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.name}-*"]
   }
+
+  # Lambda sends what the functions could not process to the module's dead-letter queue with the
+  # functions' roles; the queue is encrypted with the key above (docs/reliability.md).
+  statement {
+    sid       = "OwnDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.name}-dead-letters"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueueKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.monitor.arn]
+  }
 }

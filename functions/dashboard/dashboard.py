@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from botocore.exceptions import ClientError
-from personalize_monitor import clients, events, timeutil
+from personalize_monitor import clients, deadletters, events, timeutil
 from personalize_monitor import dashboard as pages
 from personalize_monitor.config import EVENT_SOURCE, Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
@@ -39,6 +39,11 @@ class RegionFailed(RuntimeError):
 
 def classify(event: Any) -> Tuple[bool, str]:
     """(accepted, reason) for an invocation event; rejects anything else without side effects."""
+    try:
+        # A replayed dead letter: Lambda's on-failure record carries the original event.
+        event = deadletters.unwrap(event)
+    except deadletters.InvalidRecord as exc:
+        return False, str(exc)
     if not isinstance(event, Mapping):
         return False, f"event must be a JSON object, got {type(event).__name__}"
     if "detail-type" in event or "source" in event:

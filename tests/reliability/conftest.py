@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from personalize_monitor.log import JsonFormatter, get_logger
+
 from tools.localaws import ROOT
 
 

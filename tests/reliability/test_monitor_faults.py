@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from personalize_monitor.config import Settings
-from tools.fleet import Fleet, Seeded
-from tools.localaws import LocalAWS
 
 from tests.reliability.conftest import load_function
+from tools.fleet import Fleet, Seeded
+from tools.localaws import LocalAWS
 
 HOME = "us-east-1"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -64,7 +64,8 @@ def monitor_errors(aws: LocalAWS) -> float:
 
 
 @pytest.mark.e2e
-def test_thirty_percent_throttling_still_publishes_every_resource(aws: LocalAWS, json_logs: list[dict[str, Any]]) -> None:
+def test_thirty_percent_throttling_still_publishes_every_resource(aws: LocalAWS,
+                                                                  json_logs: list[dict[str, Any]]) -> None:
     resources = seed(aws, (HOME, "eu-west-1"))
     aws.personalize.configure(throttle_rate=0.3, throttle_seed=11)
     aws.set_faults(throttle_rate=0.3, throttle_services=("monitoring",), seed=11)

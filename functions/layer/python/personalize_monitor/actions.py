@@ -99,7 +99,7 @@ def parse_command(
         if event.get("source") != EVENT_SOURCE:
             raise Rejected(f"event source must be {EVENT_SOURCE}, got {str(event.get('source'))[:80]!r}")
         detail_type = event.get("detail-type")
-        if detail_type not in detail_types:
+        if not isinstance(detail_type, str) or detail_type not in detail_types:
             raise Rejected(f"detail type {str(detail_type)[:80]!r} is not one of {sorted(detail_types)}")
         payload = event.get("detail")
         if not isinstance(payload, Mapping):

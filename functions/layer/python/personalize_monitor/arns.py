@@ -40,7 +40,7 @@ def parse(value: object, expected_type: Optional[str] = None) -> PersonalizeArn:
         raise InvalidArn(f"ARN must be a string, got {type(value).__name__}")
     if len(value) > 256:
         raise InvalidArn(f"ARN is {len(value)} characters long; at most 256 are allowed")
-    match = _ARN.match(value)
+    match = _ARN.fullmatch(value)  # not match(): its $ also matches before a trailing newline
     if not match:
         raise InvalidArn(f"not a Personalize ARN: {value[:120]!r}")
     parsed = PersonalizeArn(
@@ -52,6 +52,8 @@ def parse(value: object, expected_type: Optional[str] = None) -> PersonalizeArn:
         name=match["name"],
         version=match["version"],
     )
+    if parsed.partition != partition_of_region(parsed.region):
+        raise InvalidArn(f"partition {parsed.partition} does not contain region {parsed.region}: {value[:120]!r}")
     if parsed.resource_type in (KIND_CAMPAIGN, KIND_RECOMMENDER, "dataset-group") and parsed.version:
         raise InvalidArn(f"unexpected path segment in {parsed.resource_type} ARN: {value[:120]!r}")
     if expected_type and parsed.resource_type != expected_type:
@@ -60,10 +62,15 @@ def parse(value: object, expected_type: Optional[str] = None) -> PersonalizeArn:
 
 
 def partition_of_region(region: str) -> str:
+    """The partition a region belongs to (aws-iso* regions are not supported by Personalize)."""
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
         return "aws-us-gov"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
     return "aws"
 
 

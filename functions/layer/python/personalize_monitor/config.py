@@ -143,11 +143,11 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
         env = os.environ if env is None else env
         home = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
-        if not arns.REGION_PATTERN.match(home):
+        if not arns.REGION_PATTERN.fullmatch(home):
             raise ConfigError(f"AWS_REGION must be a region name, got {home!r}")
         regions = _json_list(env, "PM_REGIONS", [])
         for region in regions:
-            if not arns.REGION_PATTERN.match(region):
+            if not arns.REGION_PATTERN.fullmatch(region):
                 raise ConfigError(f"PM_REGIONS: {region!r} is not a region name")
         name = env.get("PM_NAME") or DEFAULT_NAME
         tags_raw = env.get("PM_TAGS") or "{}"
