@@ -91,11 +91,9 @@ def staged(relative: str) -> Path:
 
 @pytest.fixture()
 def aws(local_aws: LocalAWS) -> Iterator[LocalAWS]:
-    """The local AWS, emptied before the test; the layer's client cache forgotten."""
-    from personalize_monitor import clients, costchecks, discovery
+    """The local AWS, emptied before the test; the layer's warm-container state forgotten."""
+    from personalize_monitor import warmstate
 
     local_aws.reset()
-    clients.reset()
-    discovery.CACHE.__init__()  # type: ignore[misc]
-    costchecks.reset_caches()
+    warmstate.forget()
     yield local_aws

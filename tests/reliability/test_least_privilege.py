@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from personalize_monitor import clients, costchecks, discovery, events
+from personalize_monitor import clients, costchecks, events, warmstate
 
 from tests.costaction_helpers import envelope, hourly_traffic
 from tests.reliability import iam_model
@@ -104,9 +104,7 @@ class Driver:
             for key, value in {**variables, **env}.items():
                 m.setenv(key, value)
             recorder = iam_model.Recorder()
-            clients.reset()
-            discovery.CACHE.__init__()  # type: ignore[misc]
-            costchecks.reset_caches()
+            warmstate.forget()  # a cold start: no describe, history, tag or dashboard cache
             clients._session = recorder.session()  # the layer's clients come from this session now
             self.aws.reset_calls()
             self.aws.personalize.reset_calls()

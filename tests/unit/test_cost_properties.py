@@ -21,7 +21,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from personalize_monitor import arns, costchecks
+from personalize_monitor import arns, costchecks, warmstate
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.runcontext import Measurement, RunContext
@@ -235,10 +235,7 @@ def minimum(found: dict[str, Any]) -> int:
 def test_checks_and_actions_end_to_end_in_process(aws: LocalAWS, fleet_seeds: list[Seed], adjust: bool,
                                                   retire: bool, dry_run: bool, threshold: int) -> None:
     aws.reset()
-    costchecks.reset_caches()
-    from personalize_monitor import discovery
-
-    discovery.CACHE.__init__()  # type: ignore[misc]
+    warmstate.forget()
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     fleet = Fleet(aws, now)
     group = fleet.dataset_group(HOME, "g")

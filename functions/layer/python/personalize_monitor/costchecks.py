@@ -270,8 +270,10 @@ TAGS = TagCache()
 
 def reset_caches() -> None:
     """Forget what a warm container remembered (tests)."""
-    HISTORY.__init__()  # type: ignore[misc]
-    TAGS.__init__()  # type: ignore[misc]
+    HISTORY.hours.clear()
+    HISTORY.final.clear()
+    TAGS.entries.clear()
+    TAGS.calls = 0
 
 
 def read_history(region: str, resources: Sequence[Resource], now: dt.datetime,

@@ -90,6 +90,13 @@ class DescribeCache:
         self.solution_versions: Dict[str, Dict[str, Any]] = {}
         self.describes = 0
 
+    def clear(self) -> None:
+        """Forget every describe, as a cold start would."""
+        with self.lock:
+            self.resources.clear()
+            self.solution_versions.clear()
+            self.describes = 0
+
     def get(self, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
         with self.lock:
             found = self.resources.get(arn)
