@@ -8,6 +8,14 @@
     drains and executes (there is no Docker engine to run Lambda code in moto).
   - a per-(service, operation) call counter and an injectable fixed latency per call, for
     the benchmark (a stand-in for real network round trips).
+  - GetMetricData answered from an index: moto scans every stored datum for every query and
+    every period, so its own time grows with (fleet size)^2 and swamps what the benchmark
+    measures at thousands of resources. The index gives the same answers (tested against
+    moto's implementation) and matches a metric by namespace, name and the exact set of
+    dimensions, as CloudWatch does.
+  - DescribeAlarmsForMetric filtered as CloudWatch filters it: moto ignores Dimensions,
+    Statistic, Period and Unit and returns every alarm on the metric name, which made the
+    benchmark's per-resource baseline download the whole alarm set on every look-up.
   - a small control API under ``/_localaws/`` (calls, config, lambda outbox).
 * the Personalize control-plane stand-in (tools.localaws.personalize_stub) on another port,
   resolving the caller's account exactly as moto does (so STS assume-role works for both).
@@ -246,6 +254,91 @@ def patch_eventbridge_delivery() -> None:
     events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
 
+def indexed_get_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    """GetMetricData for MetricStat queries with dimensions: one pass over the data per call;
+    every other request goes to ``original`` (moto's CloudWatchBackend.get_metric_data)."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from moto.cloudwatch import models as cw_models
+
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any,
+                        scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        start_time = start_time.replace(microsecond=0)
+        end_time = end_time.replace(microsecond=0)
+        indexed = start_time < end_time and all(
+            "MetricStat" in q and q["MetricStat"]["Metric"].get("Dimensions") for q in queries)
+        if not indexed:  # expressions, dimensionless queries and invalid ranges: moto's own way
+            return original(self, queries, start_time, end_time, scan_by)  # type: ignore[no-any-return]
+        index: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+        for datum in self.get_all_metrics():
+            if start_time <= datum.timestamp < end_time:
+                dims = frozenset((d.name, d.value) for d in datum.dimensions)
+                index[(datum.namespace, datum.name, dims)].append(datum)
+        results = []
+        for query in queries:
+            stat_spec = query["MetricStat"]
+            metric = stat_spec["Metric"]
+            dims = frozenset((d["Name"], d["Value"]) for d in metric["Dimensions"])
+            period = int(stat_spec["Period"])
+            unit = stat_spec.get("Unit")
+            stat = stat_spec["Stat"]
+            buckets: dict[int, list[Any]] = defaultdict(list)
+            for datum in index.get((metric["Namespace"], metric["MetricName"], dims), ()):
+                if not unit or datum.unit == unit:
+                    buckets[int((datum.timestamp - start_time).total_seconds()) // period].append(datum)
+            values: list[Any] = []
+            stamps: list[Any] = []
+            for number in sorted(buckets):
+                stats = cw_models.Statistics([stat], start_time + timedelta(seconds=number * period))
+                stats.metric_data = buckets[number]
+                values.append(stats.get_statistics_for_type(stat))
+                stamps.append(stats.timestamp)
+            if scan_by == "TimestampDescending":
+                values.reverse()
+                stamps.reverse()
+            if query.get("ReturnData", True):
+                results.append({"id": query["Id"], "label": query.get("Label") or f"{metric['MetricName']} {stat}",
+                                "values": values, "timestamps": stamps, "status_code": "Complete"})
+        return results
+
+    return get_metric_data
+
+
+def patch_indexed_metric_data() -> None:
+    from moto.cloudwatch import models as cw_models
+
+    original = cw_models.CloudWatchBackend.get_metric_data
+    cw_models.CloudWatchBackend.get_metric_data = indexed_get_metric_data(original)  # type: ignore[method-assign]
+
+
+def alarms_for_metric(alarms: Iterable[Any], params: dict[str, Any]) -> list[Any]:
+    """The alarms DescribeAlarmsForMetric returns for its request parameters (CloudWatch's rules:
+    namespace and name always; the exact set of dimensions; statistic, period, unit if given)."""
+    dims = frozenset((d["Name"], d["Value"]) for d in params.get("Dimensions") or [])
+    return [
+        alarm for alarm in alarms
+        if alarm.namespace == params.get("Namespace") and alarm.metric_name == params.get("MetricName")
+        and frozenset((d.name, d.value) for d in alarm.dimensions) == dims
+        and all(params.get(key) in (None, getattr(alarm, attr)) for key, attr in (
+            ("Statistic", "statistic"), ("ExtendedStatistic", "extended_statistic"), ("Unit", "unit")))
+        and (params.get("Period") is None or int(params["Period"]) == int(alarm.period))
+    ]
+
+
+def patch_alarms_for_metric() -> None:
+    from moto.cloudwatch import responses as cw_responses
+    from moto.core.responses import ActionResult
+
+    def describe_alarms_for_metric(self: Any) -> Any:
+        params = {key: self._get_param(key) for key in
+                  ("Namespace", "MetricName", "Dimensions", "Statistic", "ExtendedStatistic", "Period", "Unit")}
+        found = alarms_for_metric(self.cloudwatch_backend.describe_alarms(), params)
+        return ActionResult({"MetricAlarms": found})
+
+    cw_responses.CloudWatchResponse.describe_alarms_for_metric = describe_alarms_for_metric  # type: ignore[method-assign]
+
+
 def patch_stub_unreachable_regions() -> None:
     """Make the Personalize stand-in drop connections from STATE.unreachable_regions."""
     from tools.localaws import personalize_stub
@@ -277,6 +370,8 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     from tools.localaws.personalize_stub import PersonalizeStub
 
     patch_eventbridge_delivery()
+    patch_indexed_metric_data()
+    patch_alarms_for_metric()
     patch_stub_unreachable_regions()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
