@@ -53,18 +53,21 @@ def seed(aws: LocalAWS, n: int) -> dict[str, tuple[int, int]]:
 
 
 def published(aws: LocalAWS, start: dt.datetime) -> dict[tuple[str, str], float]:
+    """Every PersonalizeMonitor metric with a resource dimension, its 5-minute average at ``start``."""
     cw = aws.client("cloudwatch", "us-east-1")
+    metrics = [metric for page in cw.get_paginator("list_metrics").paginate(Namespace="PersonalizeMonitor")
+               for metric in page["Metrics"] if metric["Dimensions"]]
     out = {}
-    for page in cw.get_paginator("list_metrics").paginate(Namespace="PersonalizeMonitor"):
-        for metric in page["Metrics"]:
-            if not metric["Dimensions"]:
-                continue
-            stats = cw.get_metric_statistics(
-                Namespace="PersonalizeMonitor", MetricName=metric["MetricName"], Dimensions=metric["Dimensions"],
-                StartTime=start, EndTime=start + dt.timedelta(minutes=5), Period=300, Statistics=["Average"],
-            )["Datapoints"]
-            if stats:
-                out[(metric["MetricName"], metric["Dimensions"][0]["Value"])] = stats[0]["Average"]
+    for first in range(0, len(metrics), 500):  # GetMetricData's limit of queries per request
+        batch = metrics[first : first + 500]
+        queries = [{"Id": f"m{k}", "MetricStat": {"Metric": metric, "Period": 300, "Stat": "Average"}}
+                   for k, metric in enumerate(batch)]
+        answer = cw.get_metric_data(MetricDataQueries=queries, StartTime=start,
+                                    EndTime=start + dt.timedelta(minutes=5))
+        for result in answer["MetricDataResults"]:
+            if result["Values"]:
+                metric = batch[int(result["Id"][1:])]
+                out[(metric["MetricName"], metric["Dimensions"][0]["Value"])] = result["Values"][0]
     return out
 
 
