@@ -13,6 +13,8 @@
     measures at thousands of resources. The index gives the same answers (tested against
     moto's implementation) and matches a metric by namespace, name and the exact set of
     dimensions, as CloudWatch does.
+  - DescribeAlarms in pages of MaxRecords (1-100, default 100 here) with a NextToken, in name
+    order; moto answers every alarm in one page, which would under-count the listing's calls.
   - DescribeAlarmsForMetric filtered as CloudWatch filters it: moto ignores Dimensions,
     Statistic, Period and Unit and returns every alarm on the metric name, which made the
     benchmark's per-resource baseline download the whole alarm set on every look-up.
@@ -339,6 +341,30 @@ def patch_alarms_for_metric() -> None:
     cw_responses.CloudWatchResponse.describe_alarms_for_metric = describe_alarms_for_metric  # type: ignore[method-assign]
 
 
+def patch_paged_describe_alarms() -> None:
+    from moto.cloudwatch import responses as cw_responses
+    from moto.cloudwatch.exceptions import InvalidParameterValue
+    from moto.core.responses import ActionResult
+
+    original = cw_responses.CloudWatchResponse.describe_alarms
+
+    def describe_alarms(self: Any) -> Any:
+        result = cast(dict[str, Any], original(self).result)
+        size = int(self._get_param("MaxRecords") or 100)
+        if not 1 <= size <= 100:
+            raise InvalidParameterValue(f"MaxRecords must be between 1 and 100, got {size}")
+        token = self._get_param("NextToken")
+        alarms = sorted(result["MetricAlarms"], key=lambda a: a.name)
+        if token:
+            alarms = [a for a in alarms if a.name > token]
+        page = {"MetricAlarms": alarms[:size], "CompositeAlarms": [] if token else result["CompositeAlarms"]}
+        if len(alarms) > size:
+            page["NextToken"] = alarms[size - 1].name
+        return ActionResult(page)
+
+    cw_responses.CloudWatchResponse.describe_alarms = describe_alarms  # type: ignore[method-assign]
+
+
 def patch_stub_unreachable_regions() -> None:
     """Make the Personalize stand-in drop connections from STATE.unreachable_regions."""
     from tools.localaws import personalize_stub
@@ -372,6 +398,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     patch_eventbridge_delivery()
     patch_indexed_metric_data()
     patch_alarms_for_metric()
+    patch_paged_describe_alarms()
     patch_stub_unreachable_regions()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))

@@ -1,7 +1,11 @@
-"""DescribeAlarmsForMetric in the local AWS filters as CloudWatch does (moto returns every alarm
-on the metric name, whatever the dimensions); the benchmark's baseline depends on it."""
+"""Alarm queries in the local AWS behave as CloudWatch's: DescribeAlarmsForMetric filters by
+dimensions (moto returns every alarm on the metric name; the benchmark's baseline depends on
+it) and DescribeAlarms pages by MaxRecords (moto answers in one page; the benchmark counts pages)."""
 
 from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
 
 from tools.localaws import LocalAWS
 
@@ -41,3 +45,17 @@ def test_filters_by_dimensions_statistic_and_period(aws: LocalAWS) -> None:
         Namespace="PersonalizeMonitor", MetricName="campaignUtilization",
         Dimensions=[{"Name": "CampaignArn", "Value": CAMPAIGN + "b"}])["MetricAlarms"][0]
     assert first["Threshold"] == 10 and first["Dimensions"][0]["Value"] == CAMPAIGN + "b"
+
+
+def test_describe_alarms_pages_in_name_order(aws: LocalAWS) -> None:
+    for i in reversed(range(7)):
+        put(aws, f"pm-{i}", f"c{i}")
+    put(aws, "other-0", "x")
+    cw = aws.client("cloudwatch", "us-east-1")
+    pages = list(cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix="pm-", MaxRecords=3))
+    assert [[a["AlarmName"] for a in p["MetricAlarms"]] for p in pages] == [
+        ["pm-0", "pm-1", "pm-2"], ["pm-3", "pm-4", "pm-5"], ["pm-6"]]
+    assert "NextToken" not in pages[-1]
+    assert len(cw.describe_alarms()["MetricAlarms"]) == 8  # default page: up to 100
+    with pytest.raises(ClientError, match="MaxRecords"):
+        cw.describe_alarms(MaxRecords=101)
