@@ -6,7 +6,9 @@ For a region r with C_r monitored campaigns and R_r recommenders (N = sum of bot
     GetMetricData: ceil((C_r + R_r) / 500)                    per region with resources
     cost checks:   <= 2 GetMetricData                         per region with resources due this run
     PutMetricData: ceil((3 N + 2) / 1000)                     in the home region
-    DescribeAlarms: ceil(2 N / 100)                           in the home region (one listing)
+    DescribeAlarms: ceil(2 N / 100)                           in the home region (one listing), only in a
+                                                              run whose container's listing is an hour
+                                                              old or when the wanted alarms changed
     PutEvents:     ceil(events / 10)                          only when a run decides something
 
 Describes happen only for new or changed campaigns; alarm writes only for missing or changed
@@ -19,8 +21,9 @@ import math
 from typing import Mapping, Tuple
 
 
-def steady_state_budget(per_region: Mapping[str, Tuple[int, int]], events: int = 0) -> int:
-    """Upper bound of calls for ``{region: (campaigns, recommenders)}``."""
+def steady_state_budget(per_region: Mapping[str, Tuple[int, int]], events: int = 0, listing: bool = True) -> int:
+    """Upper bound of calls for ``{region: (campaigns, recommenders)}`` (``listing``: the run
+    lists the alarms, as one run an hour does)."""
     total = 0
     n = 0
     for campaigns, recommenders in per_region.values():
@@ -29,6 +32,7 @@ def steady_state_budget(per_region: Mapping[str, Tuple[int, int]], events: int =
         if campaigns + recommenders:
             total += math.ceil((campaigns + recommenders) / 500) + 2
     total += math.ceil((3 * n + 2) / 1000)
-    total += max(1, math.ceil(2 * n / 100))
+    if listing:
+        total += max(1, math.ceil(2 * n / 100))
     total += math.ceil(events / 10)
     return total

@@ -214,7 +214,8 @@ def test_alarms_follow_the_fleet_notify_one_topic_and_nothing_remains(aws: Local
                     assert outcome.result["steps"]["alarms"]["counts"]["created"] == 14
                     first_run = runtime_alarms(aws)
                 else:
-                    # Steady runs only list (and flip actions when a resource comes of age).
+                    # Hourly runs: the kept listing is an hour old, so each lists once (and flips
+                    # actions when a resource comes of age).
                     assert outcome.result["steps"]["alarms"]["calls"].get("DescribeAlarms") == 1
         assert first_run[f"{NAME}-IdleCampaign-young"]["ActionsEnabled"] is False  # 2 h old at the start
 

@@ -383,6 +383,78 @@ def test_a_failed_write_does_not_stop_the_others_and_fails_the_step(aws: LocalAW
     }
 
 
+def served_alarm_calls(aws: LocalAWS) -> dict[str, int]:
+    return {c["operation"]: c["count"] for c in aws.calls() if c["service"] == "monitoring"}
+
+
+def test_a_warm_container_reuses_its_listing_until_the_set_changes_or_an_hour_passes(aws: LocalAWS) -> None:
+    listing = alarms.ListingCache()
+    s = settings()
+    fleet = [resource("shop"), resource("vod", kind="recommender")]
+    first = alarms.reconcile_resources(s, fleet, NOW, limiter=NoWait(), listing=listing)
+    assert first["listing"] == "DescribeAlarms" and first["counts"]["created"] == 4
+
+    # Same fleet, 5 and 55 minutes later: the kept listing (with the run's own writes) is enough.
+    for minutes in (5, 55):
+        aws.reset_calls()
+        steady = alarms.reconcile_resources(s, fleet, NOW + dt.timedelta(minutes=minutes), limiter=NoWait(),
+                                            listing=listing)
+        assert steady["listing"] == "kept listing" and steady["unchanged"] == 4, steady
+        assert served_alarm_calls(aws) == {}
+
+    # A new resource: listed again, its alarms created, the kept listing grows.
+    aws.reset_calls()
+    grown = alarms.reconcile_resources(s, [*fleet, resource("new")], NOW + dt.timedelta(minutes=60),
+                                       limiter=NoWait(), listing=listing)
+    assert grown["listing"] == "DescribeAlarms" and grown["counts"]["created"] == 2
+    assert served_alarm_calls(aws) == {"DescribeAlarms": 1, "PutMetricAlarm": 2}
+
+    # Someone deletes an alarm by hand: put back at the first run an hour after the last listing.
+    aws.client("cloudwatch", HOME).delete_alarms(AlarmNames=["PersonalizeMonitor-IdleCampaign-shop"])
+    fleet = [*fleet, resource("new")]
+    within = alarms.reconcile_resources(s, fleet, NOW + dt.timedelta(minutes=115), limiter=NoWait(),
+                                        listing=listing)
+    assert within["listing"] == "kept listing" and within["counts"]["created"] == 0
+    after = alarms.reconcile_resources(s, fleet, NOW + dt.timedelta(minutes=120), limiter=NoWait(),
+                                       listing=listing)
+    assert after["listing"] == "DescribeAlarms" and after["created"] == ["PersonalizeMonitor-IdleCampaign-shop"]
+
+    # A resource gone: listed again (never deleted from the kept view alone), its alarms deleted.
+    gone = alarms.reconcile_resources(s, fleet[1:], NOW + dt.timedelta(minutes=125), limiter=NoWait(),
+                                      listing=listing)
+    assert gone["listing"] == "DescribeAlarms" and gone["counts"]["deleted"] == 2
+    assert set(listing.alarms) == set(described(aws))
+
+    # Another deployment name or a clock that went backwards: never the kept listing.
+    assert not listing.usable(settings(name="Other"), list(listing.alarms), NOW + dt.timedelta(minutes=126))
+    assert not listing.usable(s, list(listing.alarms), NOW)
+    assert listing.usable(s, list(listing.alarms), NOW + dt.timedelta(minutes=126))
+
+
+def test_a_failed_write_drops_the_kept_listing(aws: LocalAWS) -> None:
+    listing = alarms.ListingCache()
+    s = settings(alarm_writes_per_second=100)
+    alarms.reconcile_resources(s, [resource("a")], NOW, limiter=NoWait(), listing=listing)
+    real = clients.client("cloudwatch", HOME)
+
+    class Failing:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def put_metric_alarm(self, **kw: Any) -> Any:
+            raise ClientError({"Error": {"Code": "LimitExceeded", "Message": "no"}}, "PutMetricAlarm")
+
+    clients._clients[("cloudwatch", HOME)] = Failing()
+    changed = [resource("a", min_capacity=1)]  # the utilization alarm's actions switch off: a write
+    with pytest.raises(alarms.AlarmReconcileError):
+        alarms.reconcile_resources(s, changed, NOW + dt.timedelta(minutes=5), limiter=NoWait(), listing=listing)
+    assert listing.listed_at is None
+    clients._clients[("cloudwatch", HOME)] = real
+    retried = alarms.reconcile_resources(s, changed, NOW + dt.timedelta(minutes=10), limiter=NoWait(),
+                                         listing=listing)
+    assert retried["listing"] == "DescribeAlarms" and retried["counts"]["updated"] == 1
+
+
 def test_differences_ignore_state_and_defaults() -> None:
     spec = alarms.utilization_alarm(settings(), resource("a"), TOPIC)
     existing = dict(

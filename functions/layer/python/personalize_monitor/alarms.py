@@ -24,8 +24,12 @@ home region's names stay the seed's.
 
 Ownership: every alarm is created with the tag ``CreatedBy=<name>`` (plus the deployment's
 tags) and a description that ends with a marker naming the deployment. Reconciliation lists the
-deployment's alarms with ONE paginated DescribeAlarms by name prefix per run (never a look-up
-per resource), creates missing alarms, rewrites an alarm only when its definition differs, and
+deployment's alarms with ONE paginated DescribeAlarms by name prefix (never a look-up per
+resource). A warm container keeps that listing, updated with its own writes, and lists again
+when the listing is an hour old, when the set of alarms it wants differs from the listed set (a
+resource came or went, a region failed, a kind was switched), or after a failed write; so a
+steady-state run makes no DescribeAlarms call at all, and an alarm changed by hand is put back
+within the hour. It creates missing alarms, rewrites an alarm only when its definition differs, and
 deletes an alarm whose resource is gone or out of scope - after confirming the CreatedBy tag
 (one ListTagsForResource per alarm to delete), and never for resources of a region whose
 discovery failed in this run. PutMetricAlarm is paced to CloudWatch's default quota and capped
@@ -351,6 +355,38 @@ def list_managed(cw: Any, settings: Settings, calls: Optional[_Calls] = None) ->
         kwargs["NextToken"] = token
 
 
+LISTING_MAX_AGE = dt.timedelta(hours=1)
+
+
+class ListingCache:
+    """The deployment's alarms as last listed (plus this container's writes since), by name."""
+
+    def __init__(self) -> None:
+        self.key: Optional[Tuple[str, str]] = None
+        self.listed_at: Optional[dt.datetime] = None
+        self.alarms: Dict[str, Dict[str, Any]] = {}
+
+    def usable(self, settings: Settings, wanted: Sequence[str], now: dt.datetime) -> bool:
+        """True when the kept listing may stand in for a new one in the run at ``now``."""
+        return (
+            self.listed_at is not None
+            and self.key == (settings.name, settings.home_region)
+            and dt.timedelta(0) <= now - self.listed_at < LISTING_MAX_AGE
+            and set(self.alarms) == set(wanted)
+        )
+
+    def store(self, settings: Settings, alarms: Mapping[str, Dict[str, Any]], now: dt.datetime) -> None:
+        self.key = (settings.name, settings.home_region)
+        self.listed_at = now
+        self.alarms = dict(alarms)
+
+    def clear(self) -> None:
+        self.key, self.listed_at, self.alarms = None, None, {}
+
+
+LISTING = ListingCache()
+
+
 def _tags(cw: Any, alarm_arn: str, calls: _Calls) -> Dict[str, str]:
     calls.add("ListTagsForResource")
     response = cw.list_tags_for_resource(ResourceARN=alarm_arn)
@@ -384,13 +420,25 @@ def reconcile_resources(
     failed_regions: Sequence[str] = (),
     limiter: Optional[RateLimiter] = None,
     max_writes: int = MAX_WRITES_PER_RUN,
+    listing: Optional[ListingCache] = None,
 ) -> Dict[str, Any]:
-    """Make this deployment's run-time alarms match ``resources`` and the settings."""
+    """Make this deployment's run-time alarms match ``resources`` and the settings.
+
+    With ``listing`` (the monitor passes the container's LISTING), a recent listing of exactly
+    the wanted alarms is reused instead of listing again; without it every call lists.
+    """
     cw = clients.client("cloudwatch", settings.home_region)
     calls = _Calls()
     limiter = limiter or RateLimiter(PUT_RATE_PER_SECOND)
     desired = desired_alarms(settings, resources, now)
-    existing = list_managed(cw, settings, calls)
+    if listing is not None and listing.usable(settings, list(desired), now):
+        existing = dict(listing.alarms)
+        source = "kept listing"
+    else:
+        existing = list_managed(cw, settings, calls)
+        source = "DescribeAlarms"
+        if listing is not None:
+            listing.store(settings, existing, now)
     failed = set(failed_regions)
     errors: List[Dict[str, str]] = []
 
@@ -423,6 +471,9 @@ def reconcile_resources(
             calls.add("DeleteAlarms")
             cw.delete_alarms(AlarmNames=batch)
             deleted += batch
+            if listing is not None:
+                for name in batch:
+                    listing.alarms.pop(name, None)
         except ClientError as exc:
             errors.append({"alarm": ",".join(batch[:3]), "operation": "DeleteAlarms", "error": _error(exc)})
     if not_ours:
@@ -454,6 +505,9 @@ def reconcile_resources(
         try:
             calls.add("PutMetricAlarm")
             cw.put_metric_alarm(**spec.put_request())
+            if listing is not None:  # what DescribeAlarms would now show for the compared fields
+                known = listing.alarms.get(spec.name, {})
+                listing.alarms[spec.name] = {**spec.params, "AlarmArn": known.get("AlarmArn", "")}
             if action == "create":
                 created.append(spec.name)
                 continue
@@ -465,9 +519,12 @@ def reconcile_resources(
         except ClientError as exc:
             errors.append({"alarm": spec.name, "operation": "PutMetricAlarm", "error": _error(exc)})
 
+    if errors and listing is not None:
+        listing.clear()  # list again next run rather than trust a view with failed writes in it
     summary: Dict[str, Any] = {
         "desired": len(desired),
         "existing": len(existing),
+        "listing": source,
         "unchanged": unchanged,
         "created": _capped(created),
         "updated": dict(list(updated.items())[:SUMMARY_NAMES]),
@@ -481,7 +538,7 @@ def reconcile_resources(
     }
     log.info(
         "alarms reconciled",
-        extra={k: summary[k] for k in ("desired", "existing", "unchanged", "counts", "deferred", "calls")},
+        extra={k: summary[k] for k in ("desired", "existing", "listing", "unchanged", "counts", "deferred", "calls")},
     )
     if errors:
         for err in errors[:SUMMARY_NAMES]:
@@ -497,5 +554,5 @@ def reconcile(ctx: RunContext) -> Dict[str, Any]:
     rate = ctx.settings.alarm_writes_per_second
     return reconcile_resources(
         ctx.settings, ctx.resources, ctx.now, ctx.failed_regions,
-        limiter=RateLimiter(rate), max_writes=max(1, int(rate * WRITE_SECONDS_PER_RUN)),
+        limiter=RateLimiter(rate), max_writes=max(1, int(rate * WRITE_SECONDS_PER_RUN)), listing=LISTING,
     )

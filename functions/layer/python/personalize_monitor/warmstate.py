@@ -1,8 +1,9 @@
 """What a warm Lambda container remembers between invocations, and how to forget all of it.
 
 Module-level state lives in: ``clients`` (boto3 clients and session), ``discovery.CACHE``
-(describe results), ``costchecks`` (hourly request sums, protection tags) and ``dashboard``
-(the resources graphed at the previous run). ``forget()`` puts a process back into the state of
+(describe results), ``alarms.LISTING`` (the deployment's alarms as last listed),
+``costchecks`` (hourly request sums, protection tags) and ``dashboard`` (the resources graphed
+at the previous run). ``forget()`` puts a process back into the state of
 a cold start, which tests use to drive a handler exactly as a fresh container would run it.
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 def forget() -> None:
     """Drop every cache a warm container keeps, as a cold start would."""
-    from personalize_monitor import clients, costchecks, dashboard, discovery
+    from personalize_monitor import alarms, clients, costchecks, dashboard, discovery
 
     clients.reset()
     discovery.CACHE.clear()
+    alarms.LISTING.clear()
     costchecks.reset_caches()
     dashboard.reset_state()
