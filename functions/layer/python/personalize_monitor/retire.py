@@ -1,0 +1,108 @@
+"""Retiring an idle resource, the sequence shared by delete_campaign and stop_recommender.
+
+Each function describes its kind in a :class:`Retirement` (how to describe, which statuses
+mean "already retiring", the capacity field, the API that retires it, the words it uses); the
+safety sequence is one: parse and scope-check the command, refuse unless retiring is switched
+on, describe, leave alone anything not ACTIVE or with an update in progress, protected by the
+tag, or not idle as of the command's time (``actions.idle_check``); then dry-run notice, or
+retire, delete the resource's alarms, notify and ask for a dashboard rebuild. A repeated
+command finds the resource gone or retiring and only makes sure its alarms are gone. Nothing
+after the retiring call raises, so an asynchronous retry never retires twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from botocore.exceptions import ClientError
+
+from . import actions, events, savings, timeutil
+from .config import Settings
+from .log import get_logger
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """What differs between deleting a campaign and stopping a recommender."""
+
+    function: str  # the handler's role, e.g. "delete_campaign"
+    kind: str  # arns.KIND_CAMPAIGN / arns.KIND_RECOMMENDER
+    command_type: str  # the command event's detail type
+    done_type: str  # the notification event's detail type
+    verb: str  # "deleted" / "stopped"
+    describe: Callable[[Any, str], Dict[str, Any]]  # (client, arn) -> description
+    update_key: str  # "latestCampaignUpdate" / "latestRecommenderUpdate"
+    retiring: Callable[[str], bool]  # status -> already retired or retiring
+    retiring_text: str  # e.g. "already being deleted"
+    not_found_text: str  # e.g. "campaign not found (already deleted)"
+    capacity: Callable[[Mapping[str, Any]], int]  # description -> minimum TPS/RPS
+    capacity_field: str  # event detail key for the minimum
+    capacity_text: str  # how the message names the minimum, with {n}
+    act: Callable[[Any, str], Any]  # (client, arn) -> starts deleting / stopping
+
+
+def handle(spec: Retirement, settings: Settings, event: Any, context: Any = None,
+           wall: Optional[dt.datetime] = None) -> Dict[str, Any]:
+    """Retire the idle resource a command names, only when every condition holds."""
+    log = get_logger(spec.function)
+    wall = wall or timeutil.utcnow()
+    try:
+        command = actions.parse_command(settings, event, context, {spec.command_type: spec.kind}, needs_min=False,
+                                        wall=wall)
+    except actions.Rejected as exc:
+        return actions.rejected(spec.function, event, exc.reason)
+    if not settings.auto_delete_or_stop_idle_resources:
+        return actions.rejected(spec.function, event,
+                                f"auto_delete_or_stop_idle_resources is off: idle {spec.kind}s are not {spec.verb}")
+    arn, region, name = command.arn.arn, command.arn.region, command.arn.name
+    client = actions.personalize(region)
+    try:
+        found = spec.describe(client, arn)
+    except ClientError as exc:
+        if actions.error_code(exc) != "ResourceNotFoundException":
+            raise
+        return actions.skipped(command, spec.not_found_text, alarms=actions.delete_alarms(settings, arn))
+    status = str(found.get("status"))
+    update_status = (found.get(spec.update_key) or {}).get("status")
+    if spec.retiring(status):
+        return actions.skipped(command, f"{spec.retiring_text} ({status})", alarms=actions.delete_alarms(settings, arn))
+    if status != "ACTIVE" or actions.in_progress(update_status):
+        return actions.skipped(command, f"status {status}, latest update {update_status}: left alone")
+    if actions.is_protected(settings, arn, region):
+        return actions.skipped(command, f"protected by tag {settings.protection_tag_key}")
+    idle, why = actions.idle_check(settings, command, name, actions.as_utc(found.get("creationDateTime")),
+                                   actions.as_utc(found.get("lastUpdatedDateTime")), wall)
+    if not idle:
+        return actions.skipped(command, f"not idle: {why}")
+
+    minimum = spec.capacity(found)
+    price = savings.unit_price(settings, spec.kind)
+    saving = savings.removal(minimum, price)
+    if settings.dry_run:
+        notice = actions.dry_run_notice(command, spec.command_type, f"{spec.verb} {spec.kind} {name}", name,
+                                        saving, price, **{spec.capacity_field: minimum}, Idle=why)
+        return {"status": "dry-run", "arn": arn, "estimated_monthly_savings": saving,
+                "notify": actions.notify(settings, [notice], False)}
+
+    try:
+        spec.act(client, arn)
+    except ClientError as exc:
+        code = actions.error_code(exc)
+        if code in ("ResourceInUseException", "ResourceNotFoundException"):
+            return actions.skipped(command, f"{code}: left alone")
+        raise
+    log.info(f"{spec.kind} {spec.verb}", extra={"arn": arn, "reason": command.reason, "idle": why})
+
+    # Nothing below raises: the retiring call has started and must not be repeated by a retry.
+    alarms = actions.delete_alarms(settings, arn)
+    text = savings.describe(saving, spec.kind, price)
+    capacity = spec.capacity_text.format(n=minimum)
+    detail = {
+        "ARN": arn, "Name": name, "Region": region, "Reason": f"{command.reason}. {text}", "Idle": why,
+        spec.capacity_field: minimum, "EstimatedMonthlySavings": saving, "Estimate": text,
+        "Message": f"{spec.verb.capitalize()} idle {spec.kind} {name} ({capacity}). Why: {command.reason}. {text}",
+    }
+    result = actions.notify(settings, [events.Event(spec.done_type, detail, (arn,))])
+    return {"status": spec.verb, "arn": arn, "estimated_monthly_savings": saving, "alarms": alarms, "notify": result}
