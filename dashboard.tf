@@ -116,29 +116,8 @@ data "aws_iam_policy_document" "monitor_dashboard" {
 data "aws_iam_policy_document" "dashboard" {
   count = var.create_dashboard ? 1 : 0
 
-  statement {
-    sid = "ListInferenceResources"
-    # List* have no resource-level permissions in Personalize.
-    actions   = ["personalize:ListCampaigns", "personalize:ListRecommenders"]
-    resources = ["*"]
-  }
-
-  dynamic "statement" {
-    # None with campaign_arns = [] (IAM rejects a statement without resources).
-    for_each = length(local.campaign_resources) > 0 ? [1] : []
-    content {
-      sid = "DescribeMonitoredCampaigns"
-      # Recommenders need no describe: ListRecommenders returns their configuration.
-      actions   = ["personalize:DescribeCampaign"]
-      resources = local.campaign_resources
-    }
-  }
-
-  statement {
-    sid       = "DescribeSolutionVersions"
-    actions   = ["personalize:DescribeSolutionVersion"]
-    resources = local.solution_resources
-  }
+  # The pages list every monitored resource, found the way the monitor finds them.
+  source_policy_documents = [data.aws_iam_policy_document.discovery.json]
 
   statement {
     sid = "WriteDashboardPages"

@@ -55,6 +55,7 @@ locals {
 
   # The monitor's IAM policy: the base statements below plus each feature's (unique Sids).
   monitor_policy_documents = compact([
+    data.aws_iam_policy_document.discovery.json,
     data.aws_iam_policy_document.monitor.json,
     local.monitor_alarms_policy_json,
     local.monitor_actions_policy_json,
@@ -95,7 +96,8 @@ resource "aws_lambda_layer_version" "shared" {
 # Monitor: every 5 minutes, discover and measure campaigns and recommenders
 ################################################################################
 
-data "aws_iam_policy_document" "monitor" {
+# Discovery, shared by the monitor and the dashboard function (personalize_monitor.discovery).
+data "aws_iam_policy_document" "discovery" {
   statement {
     sid = "ListInferenceResources"
     # List* have no resource-level permissions in Personalize.
@@ -120,6 +122,16 @@ data "aws_iam_policy_document" "monitor" {
     resources = local.solution_resources
   }
 
+  lifecycle {
+    # Otherwise DescribeSolutionVersions has no resources and IAM rejects the policy at apply.
+    precondition {
+      condition     = length(concat(local.campaign_resources, local.recommender_resources)) > 0
+      error_message = "The campaign_arns and recommender_arns cannot both be [] (there would be nothing to monitor): use [\"all\"] or list ARNs in at least one of them."
+    }
+  }
+}
+
+data "aws_iam_policy_document" "monitor" {
   statement {
     sid = "ReadRequestMetrics"
     # GetMetricData has no resource-level permissions.
@@ -139,13 +151,6 @@ data "aws_iam_policy_document" "monitor" {
     }
   }
 
-  lifecycle {
-    # Otherwise DescribeSolutionVersions has no resources and IAM rejects the policy at apply.
-    precondition {
-      condition     = length(concat(local.campaign_resources, local.recommender_resources)) > 0
-      error_message = "The campaign_arns and recommender_arns cannot both be [] (there would be nothing to monitor): use [\"all\"] or list ARNs in at least one of them."
-    }
-  }
 }
 
 data "aws_iam_policy_document" "monitor_combined" {

@@ -24,21 +24,21 @@ run "discovery" {
     regions = ["us-east-1", "eu-west-1"]
   }
 
-  # monitor
+  # monitor (discovery statements are shared with the dashboard function)
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "ListInferenceResources"]).actions == toset(["personalize:ListCampaigns", "personalize:ListRecommenders"]) && one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "ListInferenceResources"]).resources == toset(["*"])
+    condition     = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "ListInferenceResources"]).actions == toset(["personalize:ListCampaigns", "personalize:ListRecommenders"]) && one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "ListInferenceResources"]).resources == toset(["*"])
     error_message = "The monitor lists campaigns and recommenders (no resource-level permissions: *) and nothing else on *."
   }
 
   assert {
-    condition = one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "DescribeMonitoredCampaigns"]).resources == toset([
+    condition = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeMonitoredCampaigns"]).resources == toset([
       "arn:aws:personalize:us-east-1:123456789012:campaign/*", "arn:aws:personalize:eu-west-1:123456789012:campaign/*",
-    ]) && one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "DescribeMonitoredCampaigns"]).actions == toset(["personalize:DescribeCampaign"])
+    ]) && one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeMonitoredCampaigns"]).actions == toset(["personalize:DescribeCampaign"])
     error_message = "With [\"all\"] the monitor describes campaigns of its own account in the monitored regions only (recommenders need no describe)."
   }
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
+    condition     = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
     error_message = "Solution versions are described in the monitored regions only."
   }
 
@@ -49,7 +49,7 @@ run "discovery" {
 
   assert {
     condition = length([
-      for a in flatten([for d in [data.aws_iam_policy_document.monitor, data.aws_iam_policy_document.monitor_alarms, data.aws_iam_policy_document.monitor_actions, data.aws_iam_policy_document.monitor_dashboard[0]] : [for s in d.statement : tolist(s.actions)]]) :
+      for a in flatten([for d in [data.aws_iam_policy_document.discovery, data.aws_iam_policy_document.monitor, data.aws_iam_policy_document.monitor_alarms, data.aws_iam_policy_document.monitor_actions, data.aws_iam_policy_document.monitor_dashboard[0]] : [for s in d.statement : tolist(s.actions)]]) :
       a if can(regex("^personalize:(Create|Update|Delete|Stop|Start|Tag|Untag)", a))
     ]) == 0
     error_message = "The monitor never changes a Personalize resource: it sends commands to the action functions."
@@ -120,7 +120,7 @@ run "discovery" {
   }
 
   assert {
-    condition     = length([for a in flatten([for s in data.aws_iam_policy_document.dashboard[0].statement : tolist(s.actions)]) : a if can(regex("^personalize:(Create|Update|Delete|Stop)|^cloudwatch:(PutMetricAlarm|DeleteAlarms)", a))]) == 0
+    condition     = length([for a in flatten([for s in concat(data.aws_iam_policy_document.discovery.statement, data.aws_iam_policy_document.dashboard[0].statement) : tolist(s.actions)]) : a if can(regex("^personalize:(Create|Update|Delete|Stop)|^cloudwatch:(PutMetricAlarm|DeleteAlarms)", a))]) == 0
     error_message = "The dashboard function changes neither Personalize resources nor alarms."
   }
 
@@ -144,7 +144,7 @@ run "explicit_arns" {
   }
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "DescribeMonitoredCampaigns"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:campaign/shop", "arn:aws:personalize:eu-west-1:123456789012:campaign/eu-shop"])
+    condition     = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeMonitoredCampaigns"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:campaign/shop", "arn:aws:personalize:eu-west-1:123456789012:campaign/eu-shop"])
     error_message = "With explicit ARNs the monitor describes exactly those."
   }
 
@@ -164,7 +164,7 @@ run "explicit_arns" {
   }
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.monitor.statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
+    condition     = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
     error_message = "Solution versions are described in the regions of the listed ARNs only."
   }
 }

@@ -265,7 +265,7 @@ run "nothing_to_monitor" {
     recommender_arns = []
   }
 
-  expect_failures = [data.aws_iam_policy_document.monitor]
+  expect_failures = [data.aws_iam_policy_document.discovery]
 }
 
 run "explicit_arns_regions" {
