@@ -6,8 +6,11 @@ Publishes the seed's metrics (namespace ``PersonalizeMonitor``) to the deploymen
 ``minRecommendationRequestsPerSecond``, ``averageRPS``, ``recommenderUtilization``
 (dimension ``RecommenderArn``); and ``monitorErrors`` (regions or steps that failed).
 Regions are worked on concurrently; one region's failure is logged, counted and does not
-stop the others. After measuring, the steps in ``STEPS`` run with a RunContext, each
-isolated from the others' failures, and the events they collected are published.
+stop the others. New describes stop when half the invocation's time is spent (DESCRIBE_SHARE):
+a cold start over a very large fleet finishes discovery over several runs, and until then its
+regions are treated like failed ones (nothing of theirs counted as gone), without an error.
+After measuring, the steps in ``STEPS`` run with a RunContext, each isolated from the others'
+failures, and the events they collected are published.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ STEPS: List[Tuple[str, Step]] = [
 ]
 
 _state = {"runs": 0}
+# Share of the invocation's remaining time (at start) that discovery may spend describing.
+DESCRIBE_SHARE = 0.5
 
 
 @dataclass
@@ -44,16 +49,19 @@ class RegionResult:
     resources: List[Resource] = field(default_factory=list)
     requests: Dict[str, float] = field(default_factory=dict)
     skipped: List[Dict[str, str]] = field(default_factory=list)
+    deferred: int = 0  # resources left for a later run by the describe time budget
     error: str = ""
 
 
-def measure_region(settings: Settings, region: str, now: dt.datetime) -> RegionResult:
+def measure_region(settings: Settings, region: str, now: dt.datetime,
+                   deadline: Optional[float] = None) -> RegionResult:
     """Discover the region's resources and read their requests in the last 5-minute window."""
     result = RegionResult(region)
     try:
-        discovery = RegionDiscovery(settings, region)
+        discovery = RegionDiscovery(settings, region, deadline=deadline)
         result.resources = discovery.all()
         result.skipped = discovery.skipped
+        result.deferred = discovery.deferred
         start, end = metrics.last_window(now)
         sums = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS)
         result.requests = {arn: sum(v for _, v in points) for arn, points in sums.items()}
@@ -63,13 +71,14 @@ def measure_region(settings: Settings, region: str, now: dt.datetime) -> RegionR
     return result
 
 
-def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
+def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) -> Dict[str, Any]:
+    """One monitor run as of ``now``; ``deadline`` (time.monotonic) ends new describes."""
     started = time.monotonic()
     cold_start = _state["runs"] == 0
     _state["runs"] += 1
     regions = settings.monitored_regions
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(regions)))) as pool:
-        results = list(pool.map(lambda r: measure_region(settings, r, now), regions))
+        results = list(pool.map(lambda r: measure_region(settings, r, now, deadline), regions))
 
     window_start, _ = metrics.last_window(now)
     measurements: List[Measurement] = []
@@ -88,7 +97,8 @@ def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
         now=now,
         window_start=window_start,
         measurements=measurements,
-        failed_regions=[r.region for r in results if r.error],
+        # Incomplete regions too: a resource not described yet is not gone.
+        failed_regions=[r.region for r in results if r.error or r.deferred],
         cold_start=cold_start,
     )
     step_results: Dict[str, Any] = {}
@@ -107,7 +117,7 @@ def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
             step_errors += 1
             log.error("publishing events failed", extra={"error": str(exc)}, exc_info=True)
 
-    errors = len(ctx.failed_regions) + step_errors
+    errors = sum(1 for r in results if r.error) + step_errors
     datums.append({"MetricName": "monitoredResourceCount", "Timestamp": window_start,
                    "Value": float(len(measurements)), "Unit": "Count"})
     datums.append({"MetricName": "monitorErrors", "Timestamp": window_start,
@@ -118,7 +128,8 @@ def run(settings: Settings, now: dt.datetime) -> Dict[str, Any]:
         "window_start": window_start.isoformat(),
         "monitored": len(measurements),
         "errors": errors,
-        "regions": {r.region: {"resources": len(r.resources), "error": r.error or None} for r in results},
+        "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "error": r.error or None}
+                    for r in results},
         "skipped": [s for r in results for s in r.skipped],
         "resources": [
             {"arn": m.resource.arn, "kind": m.resource.kind, "region": m.resource.region,
@@ -178,4 +189,8 @@ def lambda_handler(event: Any, context: Any) -> Dict[str, Any]:
         log.error("invocation rejected", extra={"reason": rejected})
         return {"status": "rejected", "reason": rejected}
     settings = Settings.from_env()
-    return run(settings, timeutil.run_time(event, wall))
+    deadline = None
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        deadline = time.monotonic() + DESCRIBE_SHARE * remaining() / 1000.0
+    return run(settings, timeutil.run_time(event, wall), deadline)

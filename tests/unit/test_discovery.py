@@ -165,3 +165,46 @@ def test_cold_start_describes_are_rate_limited() -> None:
         limiter.acquire()
     elapsed = (dt.datetime.now() - start).total_seconds()
     assert elapsed >= 0.9  # 20 burst, then 20 more at 20/s
+
+
+def test_describe_time_budget_defers_the_rest_to_later_runs(aws: LocalAWS, fleet: Fleet) -> None:
+    """A cold start over more campaigns than fit the time budget finishes over several runs."""
+    import time
+
+    group = fleet.dataset_group("us-east-1", "g")
+    campaigns = {fleet.campaign("us-east-1", group, f"c{i}", min_tps=1).arn for i in range(12)}
+    recommender = fleet.recommender("us-east-1", group, "r", min_rps=1).arn
+    s = settings(PM_DESCRIBE_RATE_PER_SECOND="4")
+    # Budget spent: nothing new is described; recommenders need no describe and are all there.
+    spent = RegionDiscovery(s, "us-east-1", deadline=time.monotonic())
+    assert {r.arn for r in spent.all()} == {recommender} and spent.deferred == 12
+    # Half a second at 4 describes a second (a burst of 4, then one per 0.25 s): some campaigns,
+    # then the rest deferred.
+    first = RegionDiscovery(s, "us-east-1", deadline=time.monotonic() + 0.5)
+    described = {r.arn for r in first.all()} - {recommender}
+    assert 0 < len(described) < 12 and first.deferred == 12 - len(described)
+    # The next run (warm cache, fresh budget) goes on from there and completes.
+    second = RegionDiscovery(s, "us-east-1", deadline=time.monotonic() + 10)
+    assert {r.arn for r in second.all()} == campaigns | {recommender} and second.deferred == 0
+    assert discovery.CACHE.describes == 12  # each described once over the two runs
+
+
+def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS, fleet: Fleet) -> None:
+    import time
+
+    from tests.reliability.conftest import load_function
+
+    group = fleet.dataset_group("us-east-1", "g")
+    for i in range(4):
+        fleet.campaign("us-east-1", group, f"c{i}", min_tps=2)
+    monitor = load_function("monitor")
+    s = settings(PM_AUTO_ADJUST_MIN_TPS="false", PM_ALARM_WRITES_PER_SECOND="100")
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    full = monitor.run(s, now)
+    assert full["monitored"] == 4 and full["steps"]["alarms"]["counts"]["created"] == 8
+    discovery.CACHE.clear()  # a new container: cold, and this time without time to describe
+    partial = monitor.run(s, now + dt.timedelta(minutes=5), deadline=time.monotonic())
+    assert partial["monitored"] == 0 and partial["errors"] == 0
+    assert partial["regions"]["us-east-1"]["deferred"] == 4
+    assert partial["steps"]["alarms"]["counts"]["deleted"] == 0
+    assert len(partial["steps"]["alarms"]["kept_for_failed_regions"]) == 8
