@@ -5,6 +5,7 @@ TF    := .tools/bin/terraform
 SIZES ?= 1000
 REGIONS ?= 3
 LATENCY_MS ?= 50
+BENCH_FLAGS ?=
 export CHECKPOINT_DISABLE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -33,7 +34,7 @@ fmt: setup
 	$(TF) fmt -recursive .
 
 bench: setup ## Fleet-scale benchmark of the monitor
-	$(PY) -m tools.bench --sizes $(SIZES) --regions $(REGIONS) --latency-ms $(LATENCY_MS)
+	$(PY) -m tools.bench --sizes $(SIZES) --regions $(REGIONS) --latency-ms $(LATENCY_MS) $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build examples/*/.build examples/*/.terraform demo-output bench-output

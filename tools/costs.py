@@ -17,11 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+from tools import call_budget
+
 RUNS = 30 * 24 * 12
 METRIC, ALARM, GMD_METRIC, API_REQUEST = 0.30, 0.10, 0.01 / 1000, 0.01 / 1000
 LAMBDA_REQUEST, GB_SECOND, DASHBOARD = 0.20 / 1e6, 0.0000166667, 3.00
 MEMORY_GB = 0.25  # the monitor's default 256 MB
-MODULE_ALARMS = 11  # Errors + Throttles of 5 functions, monitorErrors
+MODULE_ALARMS = call_budget.MODULE_ALARMS
 
 
 def _other_cloudwatch_requests(ops: Dict[str, int]) -> int:
@@ -33,7 +35,7 @@ def ours(n: int, steady: Dict[str, Any]) -> Dict[str, float]:
     # The alarm listing (ceil(2N/100) DescribeAlarms pages) is made once an hour in a stable
     # fleet, whether or not the measured run was the one that made it: 1/12 of it per run.
     other_requests = _other_cloudwatch_requests(ops) - ops.get("monitoring:DescribeAlarms", 0)
-    other_requests += math.ceil(2 * n / 100) / 12
+    other_requests += math.ceil((2 * n + MODULE_ALARMS) / 100) / 12
     metrics_requested = n + math.ceil(n / 12) * 2  # the 5-minute window, plus the hourly checks due this run
     pages = max(1, math.ceil(n / 150))
     return {
