@@ -189,8 +189,17 @@ def lambda_handler(event: Any, context: Any) -> Dict[str, Any]:
         log.error("invocation rejected", extra={"reason": rejected})
         return {"status": "rejected", "reason": rejected}
     settings = Settings.from_env()
-    deadline = None
+    return run(settings, timeutil.run_time(event, wall), describe_deadline(context))
+
+
+def describe_deadline(context: Any) -> Optional[float]:
+    """time.monotonic() at which new describes stop: DESCRIBE_SHARE of the invocation's remaining
+    time (none when the context cannot tell it, e.g. a test calling the handler directly)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        deadline = time.monotonic() + DESCRIBE_SHARE * remaining() / 1000.0
-    return run(settings, timeutil.run_time(event, wall), deadline)
+    try:
+        millis = float(remaining()) if callable(remaining) else None
+    except (TypeError, ValueError):
+        millis = None
+    if millis is None or millis != millis or millis <= 0:  # also NaN
+        return None
+    return time.monotonic() + DESCRIBE_SHARE * millis / 1000.0

@@ -208,3 +208,25 @@ def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS
     assert partial["regions"]["us-east-1"]["deferred"] == 4
     assert partial["steps"]["alarms"]["counts"]["deleted"] == 0
     assert len(partial["steps"]["alarms"]["kept_for_failed_regions"]) == 8
+
+
+def test_the_describe_deadline_comes_from_the_lambda_context() -> None:
+    import time
+
+    from tests.reliability.conftest import load_function
+
+    monitor = load_function("monitor")
+
+    class Context:
+        def __init__(self, millis: object) -> None:
+            self.millis = millis
+
+        def get_remaining_time_in_millis(self) -> object:
+            return self.millis
+
+    before = time.monotonic()
+    deadline = monitor.describe_deadline(Context(120_000))
+    assert deadline is not None and before + 59 <= deadline <= time.monotonic() + 60
+    for odd in (None, "soon", float("nan"), -5, 0):
+        assert monitor.describe_deadline(Context(odd)) is None
+    assert monitor.describe_deadline(object()) is None
