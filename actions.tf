@@ -32,11 +32,7 @@ locals {
     PM_SCHEDULED_CAPACITY_ARNS = jsonencode(local.scheduled_capacity_arns)
   }
 
-  action_functions = {
-    update_tps       = module.update_tps
-    delete_campaign  = module.delete_campaign
-    stop_recommender = module.stop_recommender
-  }
+  action_functions = module.action
 
   monitor_actions_policy_json = data.aws_iam_policy_document.monitor_actions.json
 
@@ -185,38 +181,69 @@ data "aws_iam_policy_document" "stop_recommender" {
 # Functions
 ################################################################################
 
-module "update_tps" {
-  source = "./modules/lambda-function"
+locals {
+  # What differs between the three action functions; module "action" below builds each.
+  action_function_specs = {
+    update_tps = {
+      description = "Sets the minimum TPS/RPS of a Personalize campaign or recommender (step-down commands, scheduled capacity)"
+      policy_json = data.aws_iam_policy_document.update_tps.json
+      event_rules = merge(
+        {
+          command = {
+            description   = "Update min TPS/RPS commands (source personalize.monitor) to the update-tps function"
+            event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.update_tps })
+          }
+        },
+        {
+          for key, s in local.scheduled_capacity : "s-${key}" => {
+            description         = substr("Scheduled capacity: min ${s.min_tps} for ${split("/", s.arn)[1]} at ${s.schedule_expression}. ${s.description}", 0, 512)
+            schedule_expression = s.schedule_expression
+            input = jsonencode({
+              ARN       = s.arn
+              NewMinTPS = s.min_tps
+              Reason    = "scheduled_capacity ${s.schedule_expression}${s.description == "" ? "" : ": ${s.description}"}"
+            })
+          }
+        },
+      )
+    }
+    delete_campaign = {
+      description = "Deletes an idle Personalize campaign when every idle condition holds (auto_delete_or_stop_idle_resources)"
+      policy_json = data.aws_iam_policy_document.delete_campaign.json
+      event_rules = {
+        command = {
+          description   = "DeletePersonalizeCampaign commands (source personalize.monitor) to the delete-campaign function"
+          event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.delete_campaign })
+        }
+      }
+    }
+    stop_recommender = {
+      description = "Stops an idle Personalize recommender when every idle condition holds (auto_delete_or_stop_idle_resources)"
+      policy_json = data.aws_iam_policy_document.stop_recommender.json
+      event_rules = {
+        command = {
+          description   = "StopPersonalizeRecommender commands (source personalize.monitor) to the stop-recommender function"
+          event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.stop_recommender })
+        }
+      }
+    }
+  }
+}
 
-  function_name = "${var.name}-update-tps"
-  description   = "Sets the minimum TPS/RPS of a Personalize campaign or recommender (step-down commands, scheduled capacity)"
-  source_dir    = "${path.module}/functions/update_tps"
-  handler       = "update_tps.lambda_handler"
+module "action" {
+  source   = "./modules/lambda-function"
+  for_each = local.action_function_specs
+
+  function_name = "${var.name}-${replace(each.key, "_", "-")}"
+  description   = each.value.description
+  source_dir    = "${path.module}/functions/${each.key}"
+  handler       = "${each.key}.lambda_handler"
   timeout       = 60
   memory_size   = 256
   layers        = [aws_lambda_layer_version.shared.arn]
-  policy_json   = data.aws_iam_policy_document.update_tps.json
+  policy_json   = each.value.policy_json
   environment   = local.common_environment
-
-  event_rules = merge(
-    {
-      command = {
-        description   = "Update min TPS/RPS commands (source personalize.monitor) to the update-tps function"
-        event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.update_tps })
-      }
-    },
-    {
-      for key, s in local.scheduled_capacity : "s-${key}" => {
-        description         = substr("Scheduled capacity: min ${s.min_tps} for ${split("/", s.arn)[1]} at ${s.schedule_expression}. ${s.description}", 0, 512)
-        schedule_expression = s.schedule_expression
-        input = jsonencode({
-          ARN       = s.arn
-          NewMinTPS = s.min_tps
-          Reason    = "scheduled_capacity ${s.schedule_expression}${s.description == "" ? "" : ": ${s.description}"}"
-        })
-      }
-    },
-  )
+  event_rules   = each.value.event_rules
 
   build_dir                = local.function_defaults.build_dir
   runtime                  = local.function_defaults.runtime
@@ -235,76 +262,18 @@ module "update_tps" {
   event_target_max_event_age_seconds = local.reliable_delivery.event_target_max_event_age_seconds
 }
 
-module "delete_campaign" {
-  source = "./modules/lambda-function"
-
-  function_name = "${var.name}-delete-campaign"
-  description   = "Deletes an idle Personalize campaign when every idle condition holds (auto_delete_or_stop_idle_resources)"
-  source_dir    = "${path.module}/functions/delete_campaign"
-  handler       = "delete_campaign.lambda_handler"
-  timeout       = 60
-  memory_size   = 256
-  layers        = [aws_lambda_layer_version.shared.arn]
-  policy_json   = data.aws_iam_policy_document.delete_campaign.json
-  environment   = local.common_environment
-
-  event_rules = {
-    command = {
-      description   = "DeletePersonalizeCampaign commands (source personalize.monitor) to the delete-campaign function"
-      event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.delete_campaign })
-    }
-  }
-
-  build_dir                = local.function_defaults.build_dir
-  runtime                  = local.function_defaults.runtime
-  log_retention_days       = local.function_defaults.log_retention_days
-  kms_key_arn              = local.function_defaults.kms_key_arn
-  permissions_boundary_arn = local.function_defaults.permissions_boundary_arn
-  iam_role_path            = local.function_defaults.iam_role_path
-  tags                     = var.tags
-
-  # Retries and the dead-letter queue (reliability.tf).
-  dead_letter_queue_arn              = local.reliable_delivery.dead_letter_queue_arn
-  dead_letter_queue_kms_key_arn      = local.reliable_delivery.dead_letter_queue_kms_key_arn
-  async_max_retry_attempts           = local.reliable_delivery.async_max_retry_attempts
-  async_max_event_age_seconds        = local.reliable_delivery.async_max_event_age_seconds
-  event_target_max_retry_attempts    = local.reliable_delivery.event_target_max_retry_attempts
-  event_target_max_event_age_seconds = local.reliable_delivery.event_target_max_event_age_seconds
+# 0.1.0 declared one module block per action function.
+moved {
+  from = module.update_tps
+  to   = module.action["update_tps"]
 }
 
-module "stop_recommender" {
-  source = "./modules/lambda-function"
+moved {
+  from = module.delete_campaign
+  to   = module.action["delete_campaign"]
+}
 
-  function_name = "${var.name}-stop-recommender"
-  description   = "Stops an idle Personalize recommender when every idle condition holds (auto_delete_or_stop_idle_resources)"
-  source_dir    = "${path.module}/functions/stop_recommender"
-  handler       = "stop_recommender.lambda_handler"
-  timeout       = 60
-  memory_size   = 256
-  layers        = [aws_lambda_layer_version.shared.arn]
-  policy_json   = data.aws_iam_policy_document.stop_recommender.json
-  environment   = local.common_environment
-
-  event_rules = {
-    command = {
-      description   = "StopPersonalizeRecommender commands (source personalize.monitor) to the stop-recommender function"
-      event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.stop_recommender })
-    }
-  }
-
-  build_dir                = local.function_defaults.build_dir
-  runtime                  = local.function_defaults.runtime
-  log_retention_days       = local.function_defaults.log_retention_days
-  kms_key_arn              = local.function_defaults.kms_key_arn
-  permissions_boundary_arn = local.function_defaults.permissions_boundary_arn
-  iam_role_path            = local.function_defaults.iam_role_path
-  tags                     = var.tags
-
-  # Retries and the dead-letter queue (reliability.tf).
-  dead_letter_queue_arn              = local.reliable_delivery.dead_letter_queue_arn
-  dead_letter_queue_kms_key_arn      = local.reliable_delivery.dead_letter_queue_kms_key_arn
-  async_max_retry_attempts           = local.reliable_delivery.async_max_retry_attempts
-  async_max_event_age_seconds        = local.reliable_delivery.async_max_event_age_seconds
-  event_target_max_retry_attempts    = local.reliable_delivery.event_target_max_retry_attempts
-  event_target_max_event_age_seconds = local.reliable_delivery.event_target_max_event_age_seconds
+moved {
+  from = module.stop_recommender
+  to   = module.action["stop_recommender"]
 }

@@ -139,7 +139,7 @@ resource "aws_sqs_queue_policy" "dead_letters" {
   policy    = data.aws_iam_policy_document.dead_letters.json
 
   # SQS checks that the role principals exist.
-  depends_on = [module.update_tps, module.delete_campaign, module.stop_recommender, module.dashboard]
+  depends_on = [module.action, module.dashboard]
 }
 
 ################################################################################

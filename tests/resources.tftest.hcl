@@ -70,7 +70,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = keys(module.update_tps.rule_arns) == ["command"]
+    condition     = keys(module.action["update_tps"].rule_arns) == ["command"]
     error_message = "Without scheduled_capacity the update_tps function has only its command rule."
   }
 }
@@ -239,7 +239,7 @@ run "scheduled_capacity" {
   }
 
   assert {
-    condition     = length(module.update_tps.rule_arns) == 3 && length([for k in keys(module.update_tps.rule_arns) : k if startswith(k, "s-")]) == 2
+    condition     = length(module.action["update_tps"].rule_arns) == 3 && length([for k in keys(module.action["update_tps"].rule_arns) : k if startswith(k, "s-")]) == 2
     error_message = "Each scheduled_capacity entry adds one schedule rule to the update_tps function."
   }
 }
