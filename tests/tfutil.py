@@ -24,8 +24,11 @@ def runner(module_dir: Path, work_dir: Path) -> TerraformRunner:
 def run(r: TerraformRunner, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Any terraform command in the runner's module and data directories."""
     env = dict(os.environ, TF_IN_AUTOMATION="yes", TF_DATA_DIR=r.work_dir)
-    return subprocess.run([r.tf_bin, *args], cwd=r.module_dir, env=env, text=True, capture_output=True,
-                          check=check)
+    proc = subprocess.run([r.tf_bin, *args], cwd=r.module_dir, env=env, text=True, capture_output=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"terraform {' '.join(args[:1])} failed ({proc.returncode}):\n"
+                             f"{(proc.stdout + proc.stderr)[-4000:]}")
+    return proc
 
 
 def plan_exit_code(r: TerraformRunner) -> tuple[int, str]:

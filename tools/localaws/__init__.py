@@ -96,6 +96,8 @@ class LocalAWS:
         self._post(f"{self.moto_url}/moto-api/reset", {})
         self.personalize.reset()
         self.set_faults()
+        self.set_metric_faults([])
+        self.set_clock(None)
         self._request("DELETE", f"{self.moto_url}/_localaws/calls")
         self.drain_lambda_outbox()
 
@@ -174,6 +176,23 @@ class LocalAWS:
             "throttle_rate": throttle_rate, "throttle_services": list(throttle_services), "throttle_seed": seed,
             "unreachable_regions": list(unreachable_regions),
         })
+
+    def set_metric_faults(self, faults: list[dict[str, Any]]) -> None:
+        """GetMetricData faults per query: each ``{"match": <substring of a dimension value>,
+        "kind": InternalError | Forbidden | PartialData | PartialDataNoNext | Missing | Message,
+        "metric": <metric name, optional>}`` (see server.metric_data_page); [] for none."""
+        self._post(f"{self.moto_url}/_localaws/metric-faults", {"faults": faults})
+
+    def set_clock(self, epoch: float | None) -> None:
+        """Move the simulated clock (SQS delays and visibility, the Personalize stand-in's dates) to
+        ``epoch``; None goes back to the real clock."""
+        self._post(f"{self.moto_url}/_localaws/clock", {"epoch": epoch})
+        self.personalize.set_clock(epoch)
+
+    def denied_deliveries(self) -> list[dict[str, Any]]:
+        """EventBridge -> Lambda deliveries the function's policy refused."""
+        result: list[dict[str, Any]] = self._request("GET", f"{self.moto_url}/_localaws/denied-deliveries")
+        return result
 
     def drain_lambda_outbox(self) -> list[dict[str, Any]]:
         """EventBridge deliveries to Lambda targets since the last drain (oldest first)."""

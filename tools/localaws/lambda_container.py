@@ -4,11 +4,14 @@ Started by tools.localaws.lambda_runner with: the extracted function package (li
 /var/task) and the extracted layers (like /opt). It imports the handler once and then serves
 invocations read as JSON lines from stdin, answering on a private pipe; whatever the function
 prints goes to a log file, as Lambda sends it to CloudWatch Logs. Module-level state survives
-between invocations, exactly like a warm container.
+between invocations, exactly like a warm container. An invocation may carry ``clock`` (epoch
+seconds): the wall clock the layer reads (``personalize_monitor.timeutil.utcnow``) then shows
+that simulated time, advancing with real time during the invocation.
 """
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import os
@@ -49,9 +52,20 @@ def main() -> int:
         init_error = None
     except Exception:  # noqa: BLE001 - reported to the parent like Lambda's init error
         handler, init_error = None, traceback.format_exc()
+    timeutil = sys.modules.get("personalize_monitor.timeutil")
+    real_utcnow = getattr(timeutil, "utcnow", None)
     for line in sys.stdin:
         request = json.loads(line)
         started = time.monotonic()
+        clock = request.get("clock")
+        if timeutil is not None and real_utcnow is not None:
+            if clock is None:
+                setattr(timeutil, "utcnow", real_utcnow)  # noqa: B010 - a module loaded at run time
+            else:
+                def simulated(base: float = float(clock), at: float = started) -> datetime.datetime:
+                    return datetime.datetime.fromtimestamp(base + time.monotonic() - at, datetime.timezone.utc)
+
+                setattr(timeutil, "utcnow", simulated)  # noqa: B010 - a module loaded at run time
         answer: dict[str, Any] = {}
         if init_error:
             answer["error"] = init_error

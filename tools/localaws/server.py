@@ -18,7 +18,18 @@
   - DescribeAlarmsForMetric filtered as CloudWatch filters it: moto ignores Dimensions,
     Statistic, Period and Unit and returns every alarm on the metric name, which made the
     benchmark's per-resource baseline download the whole alarm set on every look-up.
-  - a small control API under ``/_localaws/`` (calls, config, lambda outbox).
+  - GetMetricData answers that CloudWatch can give and moto never does: results paged by
+    ``MaxDatapoints`` with ``PartialData`` and a ``NextToken``, and per-query faults a test
+    switches on (``InternalError``, ``Forbidden``, ``PartialData`` with or without a next page, a
+    missing result, a result message) - see ``metric_data_page``.
+  - resource policies applied where the module relies on them (tools.localaws.policy): an SQS
+    queue's policy on SendMessage(Batch), a Lambda function's policy on EventBridge deliveries
+    (a rule without a permission for its ARN reaches nothing; such deliveries are listed).
+  - EventBridge events forwarded to another account's bus keep their own ``account`` (moto
+    stamps the receiving account, which would hide where a command came from).
+  - a settable clock for SQS (message delays, visibility timeouts, retention), so a simulation
+    moves time on its own; moto's own SQS -> Lambda polling is off (the tests' router polls).
+  - a small control API under ``/_localaws/`` (calls, config, lambda outbox, clock, faults).
 * the Personalize control-plane stand-in (tools.localaws.personalize_stub) on another port,
   resolving the caller's account exactly as moto does (so STS assume-role works for both).
 
@@ -29,6 +40,7 @@ Run ``python -m tools.localaws.server --ready-file PATH``; once both ports liste
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import io
 import json
@@ -41,9 +53,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, Callable, cast
+from typing import Any, Callable, Optional, cast
 
 _AUTH_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_AUTH_KEY = re.compile(r"Credential=([^/]+)/")
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
 
 
@@ -62,6 +75,14 @@ class _State:
         self.throttle_services: frozenset[str] = frozenset()
         self.unreachable_regions: frozenset[str] = frozenset()
         self.rng = random.Random(0)
+        # GetMetricData faults: [{"match": substring of a dimension value, "metric": name or None,
+        # "kind": InternalError | Forbidden | PartialData | PartialDataNoNext | Missing | Message}]
+        self.metric_faults: list[dict[str, Any]] = []
+        # Seconds added to the real clock for SQS (delays, visibility, retention): a simulation's
+        # time, set by the tests and running on from there (long polls must still time out).
+        self.clock_offset = 0.0
+        # EventBridge -> Lambda deliveries refused by the function's policy.
+        self.denied_deliveries: list[dict[str, Any]] = []
 
 
 STATE = _State()
@@ -127,6 +148,15 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
             return _json_response(start_response, items)
         if path == "/_localaws/sns-deliveries":
             return _json_response(start_response, list(STATE.sns_deliveries))
+        if path == "/_localaws/denied-deliveries":
+            return _json_response(start_response, list(STATE.denied_deliveries))
+        if path == "/_localaws/metric-faults" and method == "POST":
+            STATE.metric_faults = [dict(f) for f in body.get("faults") or []]
+            return _json_response(start_response, {"faults": STATE.metric_faults})
+        if path == "/_localaws/clock" and method == "POST":
+            epoch = body.get("epoch")
+            STATE.clock_offset = 0.0 if epoch is None else float(epoch) - time.time()
+            return _json_response(start_response, {"epoch": time.time() + STATE.clock_offset})
     return _json_response(start_response, {"error": f"unknown control path {method} {path}"}, "404 Not Found")
 
 
@@ -214,7 +244,11 @@ def patch_eventbridge_delivery() -> None:
         if not self.event_pattern.matches_event(original_event):
             return
         ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("lambda", "sns")]
-        rest = [t for t in self.targets if t not in ours]
+        buses = [t for t in self.targets if parse_arn(t["Arn"]).service == "events"
+                 and parse_arn(t["Arn"]).resource_type == "event-bus"]
+        rest = [t for t in self.targets if t not in ours and t not in buses]
+        for target in buses:
+            _forward_to_bus(target["Arn"], original_event)
         for target in ours:
             arn = parse_arn(target["Arn"])
             event = copy.deepcopy(original_event)
@@ -238,6 +272,12 @@ def patch_eventbridge_delivery() -> None:
                 with STATE.lock:
                     STATE.sns_deliveries.append({"topic": target["Arn"], "rule": self.name, "message": message})
             else:
+                allowed, why = _lambda_permits_rule(target["Arn"], self.arn)
+                if not allowed:
+                    with STATE.lock:
+                        STATE.denied_deliveries.append({"function_arn": target["Arn"], "rule_arn": self.arn,
+                                                        "reason": why})
+                    continue
                 with STATE.lock:
                     STATE.outbox.append(
                         {
@@ -254,6 +294,43 @@ def patch_eventbridge_delivery() -> None:
             original(clone, cast(Any, original_event), transform_input)
 
     events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
+
+
+def _forward_to_bus(bus_arn: str, event: dict[str, Any]) -> None:
+    """Deliver an event to the rules of another bus, keeping its account, id and time (as
+    EventBridge does for a bus target; moto re-stamps the receiving account)."""
+    from moto.events.models import events_backends
+    from moto.utilities.arns import parse_arn
+
+    arn = parse_arn(bus_arn)
+    backend = events_backends[arn.account][arn.region]
+    bus = backend.describe_event_bus(arn.resource_id)
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(cast(Any, copy.deepcopy(event)))
+
+
+def _lambda_permits_rule(function_arn: str, rule_arn: str) -> tuple[bool, str]:
+    """Whether the function's resource policy lets EventBridge invoke it for this rule."""
+    from moto.awslambda.models import lambda_backends
+    from moto.utilities.arns import parse_arn
+
+    from tools.localaws import policy
+
+    arn = parse_arn(function_arn)
+    try:
+        # The GetPolicy wire format: {"Policy": "<the policy document as JSON text>", "RevisionId": ...}.
+        wire = json.loads(lambda_backends[arn.account][arn.region].get_policy(function_arn.split(":")[6], None))
+        document = wire["Policy"]
+    except Exception:  # noqa: BLE001 - no policy at all
+        return False, "the function has no resource policy"
+    request = policy.Request("lambda:InvokeFunction", function_arn,
+                             policy.Caller(account=arn.account, service="events.amazonaws.com"),
+                             {"aws:SourceArn": rule_arn, "aws:SourceAccount": rule_arn.split(":")[4]})
+    allowed, why = policy.decide(document, request, arn.account)
+    if allowed:
+        # A resource policy grant is what lets a service in: no identity policy applies.
+        allowed = "allowed by statement" in why
+    return allowed, why
 
 
 def indexed_get_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -365,6 +442,182 @@ def patch_paged_describe_alarms() -> None:
     cw_responses.CloudWatchResponse.describe_alarms = describe_alarms  # type: ignore[method-assign]
 
 
+FAULT_KINDS = ("InternalError", "Forbidden", "PartialData", "PartialDataNoNext", "Missing", "Message")
+MAX_DATAPOINTS = 100_800
+
+
+def _fault_for(query: dict[str, Any], faults: list[dict[str, Any]]) -> Optional[str]:
+    stat = query.get("MetricStat") or {}
+    metric = stat.get("Metric") or {}
+    values = [str(d.get("Value", "")) for d in metric.get("Dimensions") or []]
+    for fault in faults:
+        if fault.get("metric") and fault["metric"] != metric.get("MetricName"):
+            continue
+        if any(str(fault.get("match", "")) in v for v in values):
+            return str(fault.get("kind"))
+    return None
+
+
+def metric_data_page(results: list[dict[str, Any]], queries: list[dict[str, Any]], faults: list[dict[str, Any]],
+                     token: Optional[str], max_points: int) -> tuple[list[dict[str, Any]], Optional[str], list[Any]]:
+    """One page of GetMetricData results, as CloudWatch pages them, with the faults applied.
+
+    ``results`` are moto's full results (keys id, label, values, timestamps, status_code) in query
+    order. A page holds at most ``max_points`` datapoints; a result cut short says PartialData
+    and the page carries a NextToken that resumes it (results finished on an earlier page are
+    not repeated). Faults: InternalError / Forbidden (no values), PartialData (the result is
+    split over two pages), PartialDataNoNext (half the values, PartialData, and no token for
+    it), Missing (no result at all), Message (a result message). Returns (results, token,
+    response messages).
+    """
+    offsets: Optional[dict[str, int]] = json.loads(base64.b64decode(token).decode()) if token else None
+    by_id = {q.get("Id"): q for q in queries}
+    page: list[dict[str, Any]] = []
+    budget = max_points
+    resume: dict[str, int] = {}
+    for result in results:
+        qid = result["id"]
+        if offsets is None:
+            start = 0
+        elif qid in offsets:
+            start = offsets[qid]
+        else:
+            continue  # finished on an earlier page
+        kind = _fault_for(by_id.get(qid) or {}, faults)
+        if kind == "Missing":
+            continue
+        values, stamps = list(result["values"]), list(result["timestamps"])
+        item = dict(result)
+        if kind in ("InternalError", "Forbidden"):
+            item.update(values=[], timestamps=[], status_code=kind)
+        elif kind == "PartialDataNoNext":
+            half = len(values) // 2
+            item.update(values=values[:half], timestamps=stamps[:half], status_code="PartialData")
+        else:
+            limit = len(values) - start
+            if kind == "PartialData":  # (the caller drops this fault on resumed pages)
+                limit = min(limit, len(values) // 2)
+            take = max(0, min(limit, budget))
+            budget -= take
+            end = start + take
+            item.update(values=values[start:end], timestamps=stamps[start:end])
+            if end < len(values) or kind == "PartialData":
+                item["status_code"] = "PartialData"
+                resume[qid] = end
+            if kind == "Message":
+                item["messages"] = [{"code": "ArithmeticError", "value": "localaws fault injection"}]
+        page.append(item)
+    next_token = base64.b64encode(json.dumps(resume).encode()).decode() if resume else None
+    return page, next_token, []
+
+
+def patch_metric_data_pages() -> None:
+    """GetMetricData with CloudWatch's paging by MaxDatapoints and the injected per-query faults."""
+    from moto.cloudwatch import responses as cw_responses
+    from moto.core.responses import ActionResult
+
+    original = cw_responses.CloudWatchResponse.get_metric_data
+
+    def get_metric_data(self: Any) -> Any:
+        params = self._get_params()
+        full = cast(dict[str, Any], original(self).result)["MetricDataResults"]
+        with STATE.lock:
+            faults = list(STATE.metric_faults)
+        token = params.get("NextToken")
+        if token:
+            # A resumed page: the fault that split a result must not split it again.
+            faults = [f for f in faults if f.get("kind") != "PartialData"]
+        max_points = int(params.get("MaxDatapoints") or MAX_DATAPOINTS)
+        results, next_token, messages = metric_data_page(full, params.get("MetricDataQueries") or [], faults,
+                                                         token, max_points)
+        page: dict[str, Any] = {"MetricDataResults": results}
+        if next_token:
+            page["NextToken"] = next_token
+        if messages:
+            page["Messages"] = messages
+        return ActionResult(page)
+
+    cw_responses.CloudWatchResponse.get_metric_data = get_metric_data  # type: ignore[method-assign]
+
+
+def patch_sqs_clock() -> None:
+    """SQS delays, visibility timeouts and retention on the settable clock (STATE.clock_offset)."""
+    from moto.sqs import models as sqs_models
+
+    def unix_time(value: Any = None) -> float:
+        if value is not None:
+            return float(value.timestamp())
+        return time.time() + STATE.clock_offset
+
+    def unix_time_millis(value: Any = None) -> float:
+        return unix_time(value) * 1000.0
+
+    # moto imports both by name (delays, visibility, retention, long polling).
+    setattr(sqs_models, "unix_time", unix_time)  # noqa: B010
+    setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010
+
+
+def patch_sqs_event_sources() -> None:
+    """moto invokes a queue's functions itself when a message arrives (and fails without Docker);
+    here the mapping is only recorded and the tests' router polls the queue like Lambda does."""
+    from moto.awslambda import models as lambda_models
+    from moto.sqs.models import sqs_backends
+
+    original = lambda_models.LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        esm = original(self, spec)
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+        return esm
+
+    lambda_models.LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
+
+
+def caller_of(access_key: str) -> Any:
+    """The principal an access key belongs to: an assumed role, an IAM user, or the account root."""
+    from moto.iam.models import get_account_id_from, iam_backends
+    from moto.sts.models import sts_backends
+
+    from tools.localaws import policy
+
+    account = get_account_id_from(access_key)
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        assumed = sts_backends[account][partition].get_assumed_role_from_access_key(access_key)
+        if assumed is not None:
+            return policy.Caller(account=account, arn=assumed.role_arn)
+        key = iam_backends[account][partition].access_keys.get(access_key)
+        if key is not None and getattr(key, "user_name", None):
+            user = iam_backends[account][partition].get_user(str(key.user_name))
+            return policy.Caller(account=account, arn=user.arn)
+    return policy.Caller(account=account, arn=f"arn:aws:iam::{account}:root")
+
+
+def patch_sqs_policies() -> None:
+    """SendMessage / SendMessageBatch apply the queue's policy to the calling principal."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.sqs import responses as sqs_responses
+
+    from tools.localaws import policy
+
+    def guarded(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any) -> Any:
+            queue = self.sqs_backend.get_queue(self._get_queue_name())
+            match = _AUTH_KEY.search(self.headers.get("Authorization", ""))
+            caller = caller_of(match.group(1) if match else "")
+            request = policy.Request("sqs:SendMessage", queue.queue_arn, caller)
+            allowed, why = policy.decide(queue.policy, request, queue.queue_arn.split(":")[4])
+            if not allowed:
+                raise JsonRESTError("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
+                                                    f"sqs:sendmessage on resource: {queue.queue_arn} ({why})")
+            return original(self)
+
+        return call
+
+    for name in ("send_message", "send_message_batch"):
+        setattr(sqs_responses.SQSResponse, name, guarded(getattr(sqs_responses.SQSResponse, name)))
+
+
 def patch_stub_unreachable_regions() -> None:
     """Make the Personalize stand-in drop connections from STATE.unreachable_regions."""
     from tools.localaws import personalize_stub
@@ -400,6 +653,10 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     patch_alarms_for_metric()
     patch_paged_describe_alarms()
     patch_stub_unreachable_regions()
+    patch_metric_data_pages()
+    patch_sqs_clock()
+    patch_sqs_event_sources()
+    patch_sqs_policies()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
     moto_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
