@@ -1,7 +1,9 @@
 ################################################################################
-# Cost optimization actions (issue 4): update_tps, delete_campaign, stop_recommender, their
-# rules on the seed's command events, the scheduled_capacity schedules, and the monitor's
-# extra permissions for its hourly checks. See docs/cost-actions.md.
+# Cost optimization actions: the update_tps, delete_campaign and stop_recommender functions,
+# the command queues that are the only way the module's monitor (and command_principals) reach
+# them, the opt-in rules on the seed's default-bus command events, the scheduled_capacity
+# schedules, and the monitor's extra permissions for its hourly checks.
+# See docs/cost-actions.md ("Who can change or delete a resource").
 ################################################################################
 
 locals {
@@ -36,11 +38,35 @@ locals {
 
   monitor_actions_policy_json = data.aws_iam_policy_document.monitor_actions.json
 
+  # The seed's command events of each function (acted on only with accept_default_bus_commands).
   command_pattern = {
     update_tps       = ["UpdatePersonalizeCampaignMinProvisionedTPS", "UpdatePersonalizeRecommenderMinRecommendationRPS"]
     delete_campaign  = ["DeletePersonalizeCampaign"]
     stop_recommender = ["StopPersonalizeRecommender"]
   }
+
+  # One command queue per action function, "<function name>-commands" (SQS allows 80 characters;
+  # the name variable keeps function names at most 64).
+  action_function_names = { for role in keys(local.command_pattern) : role => "${var.name}-${replace(role, "_", "-")}" }
+  command_queue_names   = { for role, fn in local.action_function_names : role => "${fn}-commands" }
+  command_queue_arns    = { for role, q in local.command_queue_names : role => "arn:${local.partition}:sqs:${local.home_region}:${local.account_id}:${q}" }
+  # The URL form SQS gives its queues, known at plan time (for the environment size check).
+  planned_command_queue_urls = { for role, q in local.command_queue_names : role => "https://sqs.${local.home_region}.amazonaws.com/${local.account_id}/${q}" }
+
+  # Who may send commands: the monitor, the principals the user names, and the retiring functions
+  # themselves (an idle retirement given before its data has settled goes back to its own queue).
+  role_arn_prefix  = "arn:${local.partition}:iam::${local.account_id}:role${var.iam_role_path}"
+  monitor_role_arn = "${local.role_arn_prefix}${var.name}-monitor"
+  deferring_roles  = ["delete_campaign", "stop_recommender"]
+  command_senders = {
+    for role, fn in local.action_function_names : role => distinct(concat(
+      [local.monitor_role_arn],
+      contains(local.deferring_roles, role) ? ["${local.role_arn_prefix}${fn}"] : [],
+      var.command_principals,
+    ))
+  }
+  # Lambda's advice for queues that trigger a function: a visibility timeout of six times its timeout.
+  action_timeout = 60
 }
 
 ################################################################################
@@ -58,14 +84,18 @@ data "aws_iam_policy_document" "monitor_actions" {
   }
 
   statement {
-    sid       = "CostChecksPublishCommands"
-    actions   = ["events:PutEvents"]
-    resources = [local.default_bus_arn]
+    sid       = "CostChecksSendCommands"
+    actions   = ["sqs:SendMessage"]
+    resources = values(local.command_queue_arns)
+  }
 
-    condition {
-      test     = "StringEquals"
-      variable = "events:source"
-      values   = ["personalize.monitor"]
+  dynamic "statement" {
+    # Messages to queues encrypted with a customer managed key.
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "CostChecksEncryptCommands"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
     }
   }
 }
@@ -96,10 +126,56 @@ data "aws_iam_policy_document" "action_common" {
       values   = ["personalize.monitor"]
     }
   }
+
+  statement {
+    # The notification text goes to the topic from the functions themselves (no rule listens to
+    # the default bus for it), so only the module writes to the topic's subscribers.
+    sid       = "NotifyTopic"
+    actions   = ["sns:Publish"]
+    resources = [local.topic_arn]
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.create_topic || split(":", coalesce(var.sns_topic_arn, "a:b:c:d"))[3] == local.home_region
+      error_message = "The sns_topic_arn must be a topic in the provider's region (${local.home_region}): CloudWatch alarms can only notify topics in their own region."
+    }
+  }
+
+  dynamic "statement" {
+    # The module's topic and command queues are encrypted with kms_key_arn when it is set.
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseModuleKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+# Receiving from its own command queue (the event source mapping polls with the function's role);
+# the retiring functions may also send a command back to it.
+data "aws_iam_policy_document" "command_queue" {
+  for_each = local.command_queue_arns
+
+  statement {
+    sid       = "ReceiveOwnCommands"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [each.value]
+  }
+
+  dynamic "statement" {
+    for_each = contains(local.deferring_roles, each.key) ? [each.value] : []
+    content {
+      sid       = "DeferOwnCommands"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
 }
 
 data "aws_iam_policy_document" "update_tps" {
-  source_policy_documents = [data.aws_iam_policy_document.action_common.json]
+  source_policy_documents = [data.aws_iam_policy_document.action_common.json, data.aws_iam_policy_document.command_queue["update_tps"].json]
 
   dynamic "statement" {
     for_each = length(local.campaign_resources) > 0 ? [1] : []
@@ -128,7 +204,7 @@ data "aws_iam_policy_document" "update_tps" {
 }
 
 data "aws_iam_policy_document" "delete_campaign" {
-  source_policy_documents = [data.aws_iam_policy_document.action_common.json]
+  source_policy_documents = [data.aws_iam_policy_document.action_common.json, data.aws_iam_policy_document.command_queue["delete_campaign"].json]
 
   dynamic "statement" {
     for_each = length(local.campaign_resources) > 0 ? [1] : []
@@ -153,7 +229,7 @@ data "aws_iam_policy_document" "delete_campaign" {
 }
 
 data "aws_iam_policy_document" "stop_recommender" {
-  source_policy_documents = [data.aws_iam_policy_document.action_common.json]
+  source_policy_documents = [data.aws_iam_policy_document.action_common.json, data.aws_iam_policy_document.command_queue["stop_recommender"].json]
 
   dynamic "statement" {
     for_each = length(local.recommender_resources) > 0 ? [1] : []
@@ -182,18 +258,24 @@ data "aws_iam_policy_document" "stop_recommender" {
 ################################################################################
 
 locals {
+  # The seed's behaviour, opt-in: command events from this account's default bus (the pattern
+  # names the account, and the functions check it again).
+  default_bus_command_rules = {
+    for role, types in local.command_pattern : role => {
+      for key in ["command"] : key => {
+        description   = "${join(", ", types)} events from this account's default bus (accept_default_bus_commands) to the ${replace(role, "_", "-")} function"
+        event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = types, account = [local.account_id] })
+      } if var.accept_default_bus_commands
+    }
+  }
+
   # What differs between the three action functions; module "action" below builds each.
   action_function_specs = {
     update_tps = {
       description = "Sets the minimum TPS/RPS of a Personalize campaign or recommender (step-down commands, scheduled capacity)"
       policy_json = data.aws_iam_policy_document.update_tps.json
       event_rules = merge(
-        {
-          command = {
-            description   = "Update min TPS/RPS commands (source personalize.monitor) to the update-tps function"
-            event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.update_tps })
-          }
-        },
+        local.default_bus_command_rules.update_tps,
         {
           for key, s in local.scheduled_capacity : "s-${key}" => {
             description         = substr("Scheduled capacity: min ${s.min_tps} for ${split("/", s.arn)[1]} at ${s.schedule_expression}. ${s.description}", 0, 512)
@@ -210,22 +292,12 @@ locals {
     delete_campaign = {
       description = "Deletes an idle Personalize campaign when every idle condition holds (auto_delete_or_stop_idle_resources)"
       policy_json = data.aws_iam_policy_document.delete_campaign.json
-      event_rules = {
-        command = {
-          description   = "DeletePersonalizeCampaign commands (source personalize.monitor) to the delete-campaign function"
-          event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.delete_campaign })
-        }
-      }
+      event_rules = local.default_bus_command_rules.delete_campaign
     }
     stop_recommender = {
       description = "Stops an idle Personalize recommender when every idle condition holds (auto_delete_or_stop_idle_resources)"
       policy_json = data.aws_iam_policy_document.stop_recommender.json
-      event_rules = {
-        command = {
-          description   = "StopPersonalizeRecommender commands (source personalize.monitor) to the stop-recommender function"
-          event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.command_pattern.stop_recommender })
-        }
-      }
+      event_rules = local.default_bus_command_rules.stop_recommender
     }
   }
 }
@@ -234,11 +306,11 @@ module "action" {
   source   = "./modules/lambda-function"
   for_each = local.action_function_specs
 
-  function_name = "${var.name}-${replace(each.key, "_", "-")}"
+  function_name = local.action_function_names[each.key]
   description   = each.value.description
   source_dir    = "${path.module}/functions/${each.key}"
   handler       = "${each.key}.lambda_handler"
-  timeout       = 60
+  timeout       = local.action_timeout
   memory_size   = 256
   layers        = [aws_lambda_layer_version.shared.arn]
   policy_json   = each.value.policy_json
@@ -276,4 +348,83 @@ moved {
 moved {
   from = module.stop_recommender
   to   = module.action["stop_recommender"]
+}
+
+################################################################################
+# Command queues: the module's channel from the monitor (and command_principals) to the functions
+################################################################################
+
+resource "aws_sqs_queue" "commands" {
+  #checkov:skip=CKV_AWS_27:Encrypted: SSE-KMS with var.kms_key_arn when set, otherwise SSE-SQS, which SQS enables on every new queue by default (sqs_managed_sse_enabled cannot be written: the aws provider 3.39 does not have it).
+  for_each = local.command_queue_names
+
+  name                       = each.value
+  visibility_timeout_seconds = 6 * local.action_timeout
+  message_retention_seconds  = local.dead_letter_retention_seconds
+  kms_master_key_id          = var.kms_key_arn
+  # A command whose function failed three times (AWS errors before it changed anything) waits in
+  # the dead-letter queue, alarmed, for scripts/replay_dead_letters.py.
+  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.dead_letters.arn, maxReceiveCount = 3 })
+  tags           = var.tags
+}
+
+data "aws_iam_policy_document" "commands" {
+  for_each = local.command_queue_names
+
+  statement {
+    sid       = "AllowTrustedSenders"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.command_queue_arns[each.key]]
+
+    principals {
+      type        = "AWS"
+      identifiers = local.command_senders[each.key]
+    }
+  }
+
+  # Nobody else may send, whatever their own IAM policies allow: a command that changes or
+  # deletes a resource must come from the module or from a principal named in command_principals.
+  statement {
+    sid       = "DenyEveryoneElse"
+    effect    = "Deny"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.command_queue_arns[each.key]]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = local.command_senders[each.key]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for p in var.command_principals : split(":", p)[4] == local.account_id])
+      error_message = "Every command_principals entry must be in this deployment's account (${local.account_id}): commands from another account are never acted on. Not in it: ${join(", ", [for p in var.command_principals : p if split(":", p)[4] != local.account_id])}."
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "commands" {
+  for_each = local.command_queue_names
+
+  queue_url = aws_sqs_queue.commands[each.key].id
+  policy    = data.aws_iam_policy_document.commands[each.key].json
+
+  # SQS checks that the role principals exist.
+  depends_on = [module.monitor, module.action]
+}
+
+resource "aws_lambda_event_source_mapping" "commands" {
+  for_each = local.command_queue_names
+
+  event_source_arn = aws_sqs_queue.commands[each.key].arn
+  function_name    = module.action[each.key].function_arn
+  # One command per invocation: a failure retries that command alone.
+  batch_size = 1
 }

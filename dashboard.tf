@@ -165,9 +165,11 @@ module "dashboard" {
     }
     build = {
       description = "Rebuilds the Personalize Monitor dashboard on request"
+      # Only this account's own requests (the monitor's and the action functions').
       event_pattern = jsonencode({
         source        = ["personalize.monitor"]
         "detail-type" = ["BuildPersonalizeMonitorDashboard"]
+        account       = [local.account_id]
       })
     }
   }

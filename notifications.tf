@@ -1,12 +1,15 @@
 ################################################################################
-# Notifications, alarms on the module itself, and teardown (issue 3)
+# Notifications, alarms on the module itself, and teardown
 #
 # Everything notifies ONE SNS topic in the provider's (home) region, whatever the number of
 # monitored regions: the monitor publishes every PersonalizeMonitor metric to the home region
 # with the resource ARN (which carries the resource's region) as dimension, so the alarms it
 # creates at run time for every resource (functions/layer/python/personalize_monitor/alarms.py)
-# live in the home region too; so do the alarms below on the module's own functions, and the
-# rule that routes the notification events. One topic, one confirmation per subscriber.
+# live in the home region too; so do the alarms below on the module's own functions. The action
+# functions write their notifications to the topic themselves (and put the seed's notification
+# events on the default bus for the users' own rules): no rule routes bus events to the topic, so
+# an event someone else puts on the bus never reaches a subscriber. Only the module's own alarms
+# and functions can publish. One topic, one confirmation per subscriber.
 # See docs/alarms-and-notifications.md.
 ################################################################################
 
@@ -27,16 +30,6 @@ locals {
   runtime_alarm_labels = ["LowCampaignUtilization", "IdleCampaign", "LowRecommenderUtilization", "IdleRecommender"]
 
   monitor_alarms_policy_json = data.aws_iam_policy_document.monitor_alarms.json
-
-  # Notification events (personalize_monitor/events.py NOTIFICATIONS) routed to the topic.
-  notification_detail_types = [
-    "PersonalizeCampaignMinProvisionedTPSUpdated",
-    "PersonalizeRecommenderMinRecommendationRPSUpdated",
-    "PersonalizeCampaignDeleted",
-    "PersonalizeRecommenderStopped",
-    # What a cost action would have done under dry_run (issue 4, docs/cost-actions.md).
-    "PersonalizeMonitorDryRunDecision",
-  ]
 
   subscriptions = merge(
     { for e in var.notification_emails : "email ${e}" => { protocol = "email", endpoint = e, subscription_role_arn = null } },
@@ -90,29 +83,6 @@ data "aws_iam_policy_document" "topic" {
       values   = ["${local.alarm_arn_prefix}*"]
     }
   }
-
-  statement {
-    sid       = "AllowNotificationRule"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.notifications[0].arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.notifications.arn]
-    }
-  }
 }
 
 resource "aws_sns_topic_policy" "notifications" {
@@ -129,43 +99,6 @@ resource "aws_sns_topic_subscription" "notifications" {
   protocol              = each.value.protocol
   endpoint              = each.value.endpoint
   subscription_role_arn = each.value.subscription_role_arn
-}
-
-################################################################################
-# Notification events -> topic, with a readable message
-################################################################################
-
-resource "aws_cloudwatch_event_rule" "notifications" {
-  name          = "${var.name}-notifications"
-  description   = "Routes Personalize Monitor notifications (min TPS/RPS updated, campaign deleted, recommender stopped) to the notification topic"
-  event_pattern = jsonencode({ source = ["personalize.monitor"], "detail-type" = local.notification_detail_types })
-  tags          = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = local.create_topic || split(":", coalesce(var.sns_topic_arn, "a:b:c:d"))[3] == local.home_region
-      error_message = "The sns_topic_arn must be a topic in the provider's region (${local.home_region}): CloudWatch alarms and EventBridge rules can only notify topics in their own region."
-    }
-  }
-}
-
-resource "aws_cloudwatch_event_target" "notifications" {
-  rule      = aws_cloudwatch_event_rule.notifications.name
-  target_id = "notification-topic"
-  arn       = local.notification_topic_arn
-
-  input_transformer {
-    input_paths = {
-      detailType = "$.detail-type"
-      arn        = "$.detail.ARN"
-      reason     = "$.detail.Reason"
-      time       = "$.time"
-      account    = "$.account"
-    }
-    # A JSON string (quoted) makes a plain-text message. Not jsonencode(): it escapes < and >,
-    # and EventBridge would no longer see the placeholders.
-    input_template = "\"Personalize Monitor ${var.name}: <detailType> - <arn> (account <account>, <time>). Reason: <reason>\""
-  }
 }
 
 ################################################################################

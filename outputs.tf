@@ -33,9 +33,9 @@ output "notification_topic_arn" {
   value       = local.notification_topic_arn
 }
 
-output "notification_rule_arn" {
-  description = "EventBridge rule that routes the notification events (min TPS/RPS updated, campaign deleted, recommender stopped) to the topic."
-  value       = aws_cloudwatch_event_rule.notifications.arn
+output "command_queue_urls" {
+  description = "SQS command queue of each action function by role (update_tps, delete_campaign, stop_recommender): the only way commands reach them besides scheduled_capacity, direct invocation and (opt-in) the default bus. The monitor and command_principals may send to them; everyone else is denied."
+  value       = { for role, q in aws_sqs_queue.commands : role => q.id }
 }
 
 output "health_alarm_names" {

@@ -127,7 +127,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key ARN for the log groups, function environments and the notification topic; null uses AWS managed keys. The key policy must allow CloudWatch Logs and Lambda to use it, and cloudwatch.amazonaws.com and events.amazonaws.com to call kms:Decrypt and kms:GenerateDataKey* (to publish alarms and notification events to the encrypted topic)."
+  description = "Customer managed KMS key ARN for the log groups, function environments, the notification topic and the module's queues; null uses AWS managed keys (SSE-SQS for the queues). The key policy must allow CloudWatch Logs and Lambda to use it, cloudwatch.amazonaws.com (alarms publishing to the encrypted topic) and events.amazonaws.com (undeliverable events to the dead-letter queue) to call kms:Decrypt and kms:GenerateDataKey*, and this account's IAM principals (the functions' roles, which the module grants the key) to use it."
   type        = string
   default     = null
 
@@ -225,7 +225,7 @@ variable "idle_threshold_hours" {
 ################################################################################
 
 variable "sns_topic_arn" {
-  description = "Existing SNS topic to notify instead of creating one; null creates <name>-Notifications (PersonalizeMonitorNotifications with the default name). It must be a standard topic in the provider's region whose policy lets cloudwatch.amazonaws.com and events.amazonaws.com publish (and use its KMS key, if encrypted); the module does not change its policy."
+  description = "Existing SNS topic to notify instead of creating one; null creates <name>-Notifications (PersonalizeMonitorNotifications with the default name). It must be a standard topic in the provider's region whose policy lets cloudwatch.amazonaws.com publish (and use its KMS key, if encrypted); the module's functions publish to it with their roles (the module grants them sns:Publish on it; an encrypted topic's key must also let them use it). The module does not change its policy."
   type        = string
   default     = null
 
@@ -340,7 +340,29 @@ variable "auto_delete_or_stop_idle_resources" {
 }
 
 variable "dry_run" {
-  description = "Make and announce every cost decision (as notification events) without changing any resource."
+  description = "Make and announce every cost decision (as notification events and on the notification topic) without changing any resource."
+  type        = bool
+  default     = false
+}
+
+variable "command_principals" {
+  description = "IAM roles or users of this account (ARNs) that may send commands to the action functions besides the module's own monitor: they may send the seed's command payloads ({\"ARN\", \"NewMinTPS\", \"Reason\"} / {\"ARN\", \"Reason\"}) to the command queues (output command_queue_urls). Every other sender is denied by the queues' policies. Each principal must exist when you apply."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.command_principals : can(regex("^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", p))])
+    error_message = "Each command_principals entry must be the ARN of an IAM role or user, such as arn:aws:iam::123456789012:role/ml-ops (no wildcards, no assumed-role session ARNs)."
+  }
+
+  validation {
+    condition     = length(var.command_principals) <= 20 && length(distinct(var.command_principals)) == length(var.command_principals)
+    error_message = "The command_principals list may hold at most 20 distinct ARNs."
+  }
+}
+
+variable "accept_default_bus_commands" {
+  description = "Also act on the seed's command events (UpdatePersonalizeCampaignMinProvisionedTPS, UpdatePersonalizeRecommenderMinRecommendationRPS, DeletePersonalizeCampaign, StopPersonalizeRecommender; source personalize.monitor) put on this account's default EventBridge bus, as the SAM application did. Off by default: anyone allowed to put events on the default bus could then change or delete resources. Events from other accounts are never acted on."
   type        = bool
   default     = false
 }

@@ -40,11 +40,66 @@ def settings(**overrides: Any) -> Settings:
 
 
 def envelope(detail_type: str, detail: Mapping[str, Any], time: dt.datetime | None = None,
-             source: str = EVENT_SOURCE) -> dict[str, Any]:
+             source: str = EVENT_SOURCE, account: str = ACCOUNT) -> dict[str, Any]:
     """An EventBridge event as a rule delivers it to Lambda."""
     when = (time or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"version": "0", "id": "t", "detail-type": detail_type, "source": source, "account": ACCOUNT,
+    return {"version": "0", "id": "t", "detail-type": detail_type, "source": source, "account": account,
             "time": when, "region": HOME, "resources": [detail.get("ARN")], "detail": dict(detail)}
+
+
+def command_queues(aws: LocalAWS, name: str = "PersonalizeMonitor", region: str = HOME) -> dict[str, str]:
+    """The three command queues, named as Terraform names them (no policy here)."""
+    sqs = aws.client("sqs", region)
+    return {role: sqs.create_queue(QueueName=f"{name}-{role.replace('_', '-')}-commands")["QueueUrl"]
+            for role in ("update_tps", "delete_campaign", "stop_recommender")}
+
+
+def sent_commands(aws: LocalAWS, s: Settings, at: dt.datetime | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every message waiting in the command queues (delayed ones included: read with the clock
+    moved past their delay), by ARN: (role, the event Lambda would deliver for it)."""
+    from personalize_monitor import commands
+
+    sqs = aws.client("sqs", HOME)
+    later = (at or dt.datetime.now(dt.timezone.utc)) + commands.DATA_SETTLE + dt.timedelta(minutes=1)
+    aws.set_clock(later.timestamp())
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    try:
+        for role, url in s.command_queues.items():
+            while True:
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+                if not got.get("Messages"):
+                    break
+                for m in got["Messages"]:
+                    body = json.loads(m["Body"])
+                    sent = dt.datetime.fromtimestamp(int(m["Attributes"]["SentTimestamp"]) / 1000, dt.timezone.utc)
+                    out[body["ARN"]] = (role, queued(s, role, body, sent))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    finally:
+        aws.set_clock(None)
+    return out
+
+
+def queued(s: Settings, role: str, payload: Any, sent: dt.datetime | None = None,
+           queue_arn: str | None = None) -> dict[str, Any]:
+    """What Lambda's event source mapping delivers for one message of the role's command queue."""
+    from personalize_monitor import commands
+
+    when = sent or dt.datetime.now(dt.timezone.utc)
+    body = payload if isinstance(payload, str) else json.dumps(payload)
+    return {"Records": [{
+        "messageId": "m1", "receiptHandle": "r1", "body": body, "md5OfBody": "-", "messageAttributes": {},
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(when.timestamp() * 1000)),
+                       "SenderId": "AROAEXAMPLE:monitor", "ApproximateFirstReceiveTimestamp": "0"},
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn or commands.queue_arn(s, role), "awsRegion": HOME,
+    }]}
+
+
+def settled(**payload: Any) -> dict[str, Any]:
+    """A command payload whose moment (DecidedAt) lies past the settle time: acted on now."""
+    from personalize_monitor import commands
+
+    decided = dt.datetime.now(dt.timezone.utc) - commands.DATA_SETTLE - dt.timedelta(minutes=1)
+    return {"DecidedAt": decided.isoformat(), **payload}
 
 
 def mutating_calls(aws: LocalAWS) -> dict[str, int]:
@@ -81,6 +136,28 @@ class Tap:
 
     def of(self, detail_type: str) -> list[dict[str, Any]]:
         return [e for e in self.events() if e["detail-type"] == detail_type]
+
+
+class TopicTap:
+    """An SQS queue subscribed to an SNS topic (raw delivery): the text every subscriber got."""
+
+    def __init__(self, aws: LocalAWS, topic_arn: str, region: str = HOME) -> None:
+        self.sqs = aws.client("sqs", region)
+        name = "topic-tap-" + topic_arn.rsplit(":", 1)[1][:60]
+        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws.client("sns", region).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+                                            Attributes={"RawMessageDelivery": "true"})
+        self.seen: list[str] = []
+
+    def messages(self) -> list[str]:
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return self.seen
+            for m in got:
+                self.seen.append(m["Body"])
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
 
 
 def hourly_traffic(aws: LocalAWS, resource: Seeded, hours: Mapping[dt.datetime, float]) -> None:

@@ -132,6 +132,27 @@ run "discovery" {
     ])
     error_message = "events:PutEvents is allowed on the default bus of the home region only."
   }
+
+  # Commands travel only through the command queues.
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.monitor_actions.statement : s if s.sid == "CostChecksSendCommands"]).resources == toset(["arn:aws:sqs:us-east-1:123456789012:PersonalizeMonitor-update-tps-commands", "arn:aws:sqs:us-east-1:123456789012:PersonalizeMonitor-delete-campaign-commands", "arn:aws:sqs:us-east-1:123456789012:PersonalizeMonitor-stop-recommender-commands"]) && length([for s in data.aws_iam_policy_document.monitor_actions.statement : s if contains(s.actions, "events:PutEvents")]) == 0
+    error_message = "The monitor sends commands to the three command queues only, never to the bus."
+  }
+
+  assert {
+    condition     = alltrue([for role, d in data.aws_iam_policy_document.command_queue : one([for s in d.statement : s if s.sid == "ReceiveOwnCommands"]).resources == toset(["arn:aws:sqs:us-east-1:123456789012:PersonalizeMonitor-${replace(role, "_", "-")}-commands"])])
+    error_message = "Each action function receives from its own command queue only."
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.command_queue["update_tps"].statement : s if s.sid == "DeferOwnCommands"]) == 0 && one([for s in data.aws_iam_policy_document.command_queue["delete_campaign"].statement : s if s.sid == "DeferOwnCommands"]).resources == toset(["arn:aws:sqs:us-east-1:123456789012:PersonalizeMonitor-delete-campaign-commands"])
+    error_message = "Only the retiring functions may send (a deferred command back to their own queue), and only there."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.commands["stop_recommender"].statement : s if s.sid == "DenyEveryoneElse"]).effect == "Deny" && toset(one(one([for s in data.aws_iam_policy_document.commands["stop_recommender"].statement : s if s.sid == "DenyEveryoneElse"]).condition[*].values)) == toset(local.command_senders["stop_recommender"])
+    error_message = "A command queue's policy denies sqs:SendMessage to everyone but its senders."
+  }
 }
 
 run "explicit_arns" {

@@ -70,9 +70,56 @@ run "defaults" {
   }
 
   assert {
-    condition     = keys(module.action["update_tps"].rule_arns) == ["command"]
-    error_message = "Without scheduled_capacity the update_tps function has only its command rule."
+    condition     = length(module.action["update_tps"].rule_arns) == 0 && length(module.action["delete_campaign"].rule_arns) == 0 && length(module.action["stop_recommender"].rule_arns) == 0
+    error_message = "By default no rule listens to the default bus for commands (accept_default_bus_commands = false), and without scheduled_capacity update_tps has no schedule."
   }
+
+  assert {
+    condition     = toset(keys(aws_sqs_queue.commands)) == toset(["update_tps", "delete_campaign", "stop_recommender"]) && aws_sqs_queue.commands["delete_campaign"].name == "PersonalizeMonitor-delete-campaign-commands"
+    error_message = "Each action function has its command queue <function name>-commands."
+  }
+
+  assert {
+    condition     = alltrue([for role, m in aws_lambda_event_source_mapping.commands : m.batch_size == 1])
+    error_message = "Each command queue feeds its function one command at a time."
+  }
+
+  assert {
+    condition     = local.command_senders["delete_campaign"] == tolist(["arn:aws:iam::123456789012:role/PersonalizeMonitor-monitor", "arn:aws:iam::123456789012:role/PersonalizeMonitor-delete-campaign"]) && local.command_senders["update_tps"] == tolist(["arn:aws:iam::123456789012:role/PersonalizeMonitor-monitor"])
+    error_message = "Only the monitor (and a retiring function, to itself) may send commands by default."
+  }
+}
+
+run "command_principals_and_default_bus_commands" {
+  command   = plan
+  state_key = "command_principals_and_default_bus_commands"
+
+  variables {
+    command_principals          = ["arn:aws:iam::123456789012:role/ml-ops"]
+    accept_default_bus_commands = true
+    iam_role_path               = "/pm/"
+  }
+
+  assert {
+    condition     = alltrue([for role in ["update_tps", "delete_campaign", "stop_recommender"] : contains(local.command_senders[role], "arn:aws:iam::123456789012:role/ml-ops") && contains(local.command_senders[role], "arn:aws:iam::123456789012:role/pm/PersonalizeMonitor-monitor")])
+    error_message = "command_principals may send to every command queue, besides the monitor (role ARNs carry iam_role_path)."
+  }
+
+  assert {
+    condition     = alltrue([for role in ["update_tps", "delete_campaign", "stop_recommender"] : jsondecode(local.action_function_specs[role].event_rules["command"].event_pattern).account == ["123456789012"]])
+    error_message = "With accept_default_bus_commands each action function gets its command rule, for this account's events only."
+  }
+}
+
+run "command_principals_in_another_account" {
+  command   = plan
+  state_key = "command_principals_in_another_account"
+
+  variables {
+    command_principals = ["arn:aws:iam::210987654321:role/ml-ops"]
+  }
+
+  expect_failures = [data.aws_iam_policy_document.commands]
 }
 
 run "existing_topic" {
@@ -100,8 +147,8 @@ run "existing_topic" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.notifications.arn == "arn:aws:sns:us-east-1:123456789012:ml-alerts"
-    error_message = "The notification rule targets the given topic."
+    condition     = local.common_environment.PM_NOTIFICATION_TOPIC_ARN == "arn:aws:sns:us-east-1:123456789012:ml-alerts"
+    error_message = "The functions write their notifications to the given topic."
   }
 
   assert {
@@ -118,7 +165,7 @@ run "existing_topic_in_another_region" {
     sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ml-alerts"
   }
 
-  expect_failures = [aws_cloudwatch_event_rule.notifications]
+  expect_failures = [data.aws_iam_policy_document.action_common]
 }
 
 run "no_dashboard" {
@@ -239,7 +286,7 @@ run "scheduled_capacity" {
   }
 
   assert {
-    condition     = length(module.action["update_tps"].rule_arns) == 3 && length([for k in keys(module.action["update_tps"].rule_arns) : k if startswith(k, "s-")]) == 2
+    condition     = length(module.action["update_tps"].rule_arns) == 2 && length([for k in keys(module.action["update_tps"].rule_arns) : k if startswith(k, "s-")]) == 2
     error_message = "Each scheduled_capacity entry adds one schedule rule to the update_tps function."
   }
 }

@@ -315,6 +315,28 @@ run "cleanup_python_rule1" {
   expect_failures = [var.cleanup_python]
 }
 
+run "command_principals_rule1" {
+  command   = plan
+  state_key = "command_principals_rule1"
+
+  variables {
+    command_principals = ["arn:aws:sts::123456789012:assumed-role/ml-ops/session"]
+  }
+
+  expect_failures = [var.command_principals]
+}
+
+run "command_principals_rule2" {
+  command   = plan
+  state_key = "command_principals_rule2"
+
+  variables {
+    command_principals = ["arn:aws:iam::123456789012:role/ml-ops", "arn:aws:iam::123456789012:role/ml-ops"]
+  }
+
+  expect_failures = [var.command_principals]
+}
+
 run "protection_tag_key_rule1" {
   command   = plan
   state_key = "protection_tag_key_rule1"

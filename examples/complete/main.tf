@@ -61,8 +61,12 @@ module "personalize_monitor" {
   auto_delete_or_stop_idle_resources = false
   dry_run                            = true
   protection_tag_key                 = "PersonalizeMonitor:Protect"
-  campaign_price_per_tps_hour        = 0.2
-  recommender_price_per_rps_hour     = 0.2
+  # Besides the module's own monitor, only the team's automation role may send commands (to the
+  # command queues); command events on the default bus are not acted on.
+  command_principals             = [aws_iam_role.ml_ops.arn]
+  accept_default_bus_commands    = false
+  campaign_price_per_tps_hour    = 0.2
+  recommender_price_per_rps_hour = 0.2
   scheduled_capacity = [
     {
       arn                 = "arn:${local.partition}:personalize:us-east-1:${local.account_id}:campaign/shop-home"
@@ -90,7 +94,29 @@ module "personalize_monitor" {
 }
 
 ################################################################################
-# Customer managed key for the logs, the functions' environments, the topic and the queue
+# The team's automation role, allowed to send commands to the action functions
+################################################################################
+
+resource "aws_iam_role" "ml_ops" {
+  name               = "${local.name}-ml-ops"
+  description        = "ML operations automation: may send Personalize Monitor commands"
+  assume_role_policy = data.aws_iam_policy_document.ml_ops_trust.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "ml_ops_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+################################################################################
+# Customer managed key for the logs, the functions' environments, the topic and the queues
 ################################################################################
 
 resource "aws_kms_key" "monitor" {
@@ -168,7 +194,7 @@ resource "aws_sns_topic" "alerts" {
 }
 
 # The module does not change the policy of a topic it did not create: let the account's alarms
-# and the module's notification rule publish.
+# publish. The module's functions publish with their roles (this account's IAM; key policy above).
 resource "aws_sns_topic_policy" "alerts" {
   arn    = aws_sns_topic.alerts.arn
   policy = data.aws_iam_policy_document.alerts.json
@@ -176,13 +202,13 @@ resource "aws_sns_topic_policy" "alerts" {
 
 data "aws_iam_policy_document" "alerts" {
   statement {
-    sid       = "AlarmsAndNotificationRulePublish"
+    sid       = "AlarmsPublish"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.alerts.arn]
 
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+      identifiers = ["cloudwatch.amazonaws.com"]
     }
 
     condition {
@@ -300,11 +326,24 @@ data "aws_iam_policy_document" "boundary" {
   }
 
   # Lambda sends what the functions could not process to the module's dead-letter queue with the
-  # functions' roles; the queue is encrypted with the key above (docs/reliability.md).
+  # functions' roles; the queue is encrypted with the key above (docs/reliability.md). The monitor
+  # sends its commands to the action functions' command queues, which they receive from.
   statement {
-    sid       = "OwnDeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.name}-dead-letters"]
+    sid = "OwnQueues"
+    actions = [
+      "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    ]
+    resources = [
+      "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.name}-dead-letters",
+      "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.name}-*-commands",
+    ]
+  }
+
+  # The action functions write their notifications to the topic.
+  statement {
+    sid       = "NotificationTopic"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
   }
 
   statement {

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from personalize_monitor import alarms, costchecks, dashboard, events, metrics, timeutil
+from personalize_monitor import alarms, commands, costchecks, dashboard, events, metrics, timeutil
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.log import get_logger
@@ -48,6 +48,8 @@ class RegionResult:
     region: str
     resources: List[Resource] = field(default_factory=list)
     requests: Dict[str, float] = field(default_factory=dict)
+    # Resources whose request read was not complete (why): no rate, no decision, an error each.
+    unknown: Dict[str, str] = field(default_factory=dict)
     skipped: List[Dict[str, str]] = field(default_factory=list)
     deferred: int = 0  # resources left for a later run by the describe time budget
     error: str = ""
@@ -63,8 +65,9 @@ def measure_region(settings: Settings, region: str, now: dt.datetime,
         result.skipped = discovery.skipped
         result.deferred = discovery.deferred
         start, end = metrics.last_window(now)
-        sums = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS)
-        result.requests = {arn: sum(v for _, v in points) for arn, points in sums.items()}
+        read = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS, "5-minute window")
+        result.requests = {arn: sum(v for _, v in points) for arn, points in read.sums.items()}
+        result.unknown = dict(read.unknown)
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         log.error("region failed", extra={"region": region, "error": result.error}, exc_info=True)
@@ -83,9 +86,16 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
     window_start, _ = metrics.last_window(now)
     measurements: List[Measurement] = []
     datums: List[Dict[str, Any]] = []
+    unknown: Dict[str, str] = {}
     for res in results:
+        unknown.update(res.unknown)
         for resource in res.resources:
-            requests = res.requests.get(resource.arn, 0.0)
+            requests = res.requests.get(resource.arn)
+            if resource.arn in res.unknown or requests is None:
+                # Unknown is not zero: the minimum is published, the rate and utilization are not.
+                measurements.append(Measurement(resource, None, None, None))
+                datums += metrics.resource_datums(resource, None, window_start, settings.publish_derived_metrics)
+                continue
             average = requests / metrics.WINDOW_SECONDS
             measurements.append(
                 Measurement(resource, requests, average, metrics.utilization(average, resource.min_capacity))
@@ -100,6 +110,7 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
         # Incomplete regions too: a resource not described yet is not gone.
         failed_regions=[r.region for r in results if r.error or r.deferred],
         cold_start=cold_start,
+        unknown=unknown,
     )
     step_results: Dict[str, Any] = {}
     step_errors = 0
@@ -110,14 +121,25 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
             step_errors += 1
             step_results[name] = {"error": f"{type(exc).__name__}: {exc}"}
             log.error("step failed", extra={"step": name, "error": str(exc)}, exc_info=True)
+    if ctx.commands:
+        try:
+            commands.send(settings, ctx.commands)
+        except Exception as exc:
+            step_errors += 1
+            log.error("sending commands failed", extra={"error": str(exc)}, exc_info=True)
     if ctx.events:
         try:
             events.publish(settings.home_region, ctx.events)
         except Exception as exc:
             step_errors += 1
             log.error("publishing events failed", extra={"error": str(exc)}, exc_info=True)
+    # Reads and regions a step could not complete count too (e.g. the hourly checks' look-backs).
+    for result in step_results.values():
+        if isinstance(result, dict):
+            step_errors += len(result.get("errors") or []) + int(result.get("unknown_reads") or 0)
 
-    errors = sum(1 for r in results if r.error) + step_errors
+    # Each resource whose requests could not be read counts, like a failed region or step.
+    errors = sum(1 for r in results if r.error) + step_errors + len(unknown)
     datums.append({"MetricName": "monitoredResourceCount", "Timestamp": window_start,
                    "Value": float(len(measurements)), "Unit": "Count"})
     datums.append({"MetricName": "monitorErrors", "Timestamp": window_start,
@@ -131,6 +153,7 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
         "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "error": r.error or None}
                     for r in results},
         "skipped": [s for r in results for s in r.skipped],
+        "unknown": unknown,
         "resources": [
             {"arn": m.resource.arn, "kind": m.resource.kind, "region": m.resource.region,
              "requests": m.requests, "average": m.average, "min_capacity": m.resource.min_capacity,
@@ -139,6 +162,7 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
         ],
         "steps": step_results,
         "events": [e.detail_type for e in ctx.events],
+        "commands": [{"role": c.role, "arn": c.payload.get("ARN")} for c in ctx.commands],
         "duration_seconds": round(time.monotonic() - started, 3),
     }
     log.info(

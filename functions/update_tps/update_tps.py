@@ -1,15 +1,19 @@
 """personalize-update-tps: set a campaign's minProvisionedTPS or a recommender's minimum RPS.
 
-Triggered by ``UpdatePersonalizeCampaignMinProvisionedTPS`` and
-``UpdatePersonalizeRecommenderMinRecommendationRPS`` events (source ``personalize.monitor``),
-by the ``scheduled_capacity`` schedules, or invoked directly with
-``{"ARN": ..., "NewMinTPS": n, "Reason": ...}`` (a campaign or a recommender ARN).
+Commands arrive from its command queue (the monitor's step-downs, ``command_principals``), from
+the ``scheduled_capacity`` schedules, by direct invocation with
+``{"ARN": ..., "NewMinTPS": n, "Reason": ...}`` (a campaign or a recommender ARN), and, with
+``accept_default_bus_commands``, as ``UpdatePersonalizeCampaignMinProvisionedTPS`` /
+``UpdatePersonalizeRecommenderMinRecommendationRPS`` events from this account's default bus.
 
 Before changing anything: the command is validated (see personalize_monitor.actions), the
 resource described again (it must be ACTIVE with no update or delete in progress), an optional
 ``CurrentMinTPS`` in the command must still be the current minimum (so a late duplicate of an
-older step-down can never raise capacity again), and the protection tag is read. A repeat of a
-command already applied finds the minimum equal to ``NewMinTPS`` and does nothing. Recommender
+older step-down can never raise capacity again), and the protection tag is read. The monitor's
+own step-downs (``AutomaticStepDown``) are re-checked against a fresh read of the settled hourly
+history: the new minimum must not be below what the step-down rule allows now, and when that
+read is incomplete the step-down is withheld, logged and announced. A repeat of a command
+already applied finds the minimum equal to ``NewMinTPS`` and does nothing. Recommender
 updates send the whole ``recommenderConfig`` read back from DescribeRecommender with only the
 minimum changed (UpdateRecommender replaces the configuration). With ``dry_run`` the decision is
 announced (``PersonalizeMonitorDryRunDecision``) and nothing is changed. When it acts, it
@@ -24,7 +28,7 @@ import datetime as dt
 from typing import Any, Dict, Optional
 
 from botocore.exceptions import ClientError
-from personalize_monitor import actions, arns, events, savings, timeutil
+from personalize_monitor import actions, arns, costchecks, events, savings, timeutil
 from personalize_monitor.config import Settings
 from personalize_monitor.log import get_logger
 
@@ -53,10 +57,16 @@ def _describe(command: actions.Command) -> Optional[Dict[str, Any]]:
 
 def handle(settings: Settings, event: Any, context: Any = None, wall: Optional[dt.datetime] = None) -> Dict[str, Any]:
     wall = wall or timeutil.utcnow()
+    return actions.one_or_batch([
+        _update(settings, delivery, context, wall) for delivery in actions.commands_in(settings, "update_tps", event)
+    ])
+
+
+def _update(settings: Settings, delivery: actions.Delivery, context: Any, wall: dt.datetime) -> Dict[str, Any]:
     try:
-        command = actions.parse_command(settings, event, context, DETAIL_TYPES, needs_min=True, wall=wall)
+        command = actions.parse_command(settings, delivery, context, DETAIL_TYPES, needs_min=True, wall=wall)
     except actions.Rejected as exc:
-        return actions.rejected("update_tps", event, exc.reason)
+        return actions.rejected("update_tps", delivery, exc.reason)
     assert command.new_min is not None
     kind, arn, region = command.kind, command.arn.arn, command.arn.region
 
@@ -85,11 +95,30 @@ def handle(settings: Settings, event: Any, context: Any = None, wall: Optional[d
     created = actions.as_utc(found.get("creationDateTime"))
     price = savings.unit_price(settings, kind)
     try:
-        rates = actions.hourly_rates(kind, arn, name, region, created or command.as_of, min(command.as_of, wall))
-    except Exception as exc:  # noqa: BLE001 - the estimate falls back to the capacity removed
-        log.warning("request history unavailable for the estimate", extra={"arn": arn, "error": str(exc)})
-        rates = []
-    saving = savings.capacity_change(current, command.new_min, price, rates)
+        rates, unknown = actions.hourly_rates(kind, arn, name, region, created or command.as_of,
+                                              min(command.as_of, wall))
+    except Exception as exc:  # noqa: BLE001 - the history could not be read at all
+        log.warning("request history unavailable", extra={"arn": arn, "error": str(exc)})
+        rates, unknown = None, f"{type(exc).__name__}: {exc}"
+    if command.automatic:
+        # The monitor's step-down: the rule must still allow it on complete, settled data.
+        if command.new_min > current:
+            return actions.skipped(command, f"an automatic step-down never raises the minimum ({current} -> "
+                                            f"{command.new_min})", current=current)
+        if created is None:
+            return actions.withheld("update_tps", settings, command, COMMAND[kind], name,
+                                    "its creation time could not be read")
+        if rates is None:
+            return actions.withheld("update_tps", settings, command, COMMAND[kind], name,
+                                    f"its request history could not be read completely ({unknown})")
+        if not rates:
+            return actions.skipped(command, "no settled hour of request history to re-check the step-down against")
+        allowed = costchecks.step_down_target(current, min(rates))
+        if command.new_min < allowed:
+            return actions.skipped(
+                command, f"the request history no longer supports it: lowest hourly average {min(rates):.2f}/s "
+                         f"allows {allowed} at the least, not {command.new_min}", current=current)
+    saving = savings.capacity_change(current, command.new_min, price, rates or [])
     unit = savings.unit(kind)
     change = f"{FIELD[kind]} of {name} from {current} to {command.new_min}"
 
@@ -111,7 +140,7 @@ def handle(settings: Settings, event: Any, context: Any = None, wall: Optional[d
         if code in ("ResourceInUseException", "ResourceNotFoundException"):
             return actions.skipped(command, f"{code}: left alone")
         if code == "InvalidInputException":
-            return actions.rejected("update_tps", event, f"the service rejected the update: {exc}")
+            return actions.rejected("update_tps", delivery, f"the service rejected the update: {exc}")
         raise
     log.info("minimum changed", extra={"arn": arn, "from": current, "to": command.new_min, "reason": command.reason})
 

@@ -4,8 +4,9 @@ Personalize is unreachable when a command arrives.
 
 The decisions are the real monitor's (loaded in-process, run once at the start of an hour on a
 fleet whose resources are all checked in that slot): an idle campaign to delete, an idle
-recommender to stop, an over-provisioned campaign to step down. The commands it publishes are
-read from a tap on the bus and handed to the action handlers after the world changed. Each test
+recommender to stop, an over-provisioned campaign to step down. The commands it sends are read
+from the command queues and handed to the action handlers, as the queues' event source mappings
+deliver them, after the world changed. Each test
 asserts what was changed (Personalize call counts from the stand-in), what was announced (the
 tap) and what was logged.
 """
@@ -13,6 +14,7 @@ tap) and what was logged.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +26,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personalize_monitor import clients, costchecks, events
 from personalize_monitor.config import Settings
 
-from tests.costaction_helpers import ACCOUNT, HOME, Tap, captured_logs, handler, hourly_traffic, point
+from tests.costaction_helpers import (
+    ACCOUNT,
+    HOME,
+    Tap,
+    captured_logs,
+    command_queues,
+    handler,
+    hourly_traffic,
+    point,
+    sent_commands,
+)
 from tests.reliability.conftest import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
@@ -38,8 +50,8 @@ COMMANDS = [events.UPDATE_CAMPAIGN_TPS, events.UPDATE_RECOMMENDER_RPS, events.DE
 NOTICES = [events.CAMPAIGN_TPS_UPDATED, events.CAMPAIGN_DELETED, events.RECOMMENDER_STOPPED]
 MUTATING = ("UpdateCampaign", "UpdateRecommender", "DeleteCampaign", "StopRecommender", "StartRecommender",
             "TagResource", "UntagResource")
-# The start of an hour (minute 1, slot 0), never in the future.
-_wall = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+# The start of an hour (minute 1, slot 0), at least 19 minutes ago: the settle time has passed.
+_wall = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)
 DECIDED_AT = costchecks.floor_hour(_wall) + dt.timedelta(minutes=1)
 
 
@@ -47,9 +59,13 @@ class Context:
     invoked_function_arn = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:RelE2E-action"
 
 
+QUEUES: dict[str, str] = {}  # the command queues of the current test (decide() creates them)
+
+
 def settings() -> Settings:
     return Settings(name="RelE2E", home_region=HOME, regions=(HOME,), auto_delete_or_stop_idle_resources=True,
-                    idle_threshold_hours=6, auto_create_idle_alarms=False, auto_create_utilization_alarms=False)
+                    idle_threshold_hours=6, auto_create_idle_alarms=False, auto_create_utilization_alarms=False,
+                    command_queues=dict(QUEUES))
 
 
 def in_slot_0(kind: str, base: str) -> str:
@@ -65,6 +81,7 @@ class Decided:
     idle_rec: Seeded  # recommender -> StopPersonalizeRecommender
     over: Seeded  # campaign min 10 at 2 TPS -> UpdatePersonalizeCampaignMinProvisionedTPS 7
     commands: dict[str, dict[str, Any]]  # by ARN, as the action functions receive them
+    roles: dict[str, str]  # by ARN: the function each command is for
     tap: Tap
 
 
@@ -78,13 +95,17 @@ def decide(aws: LocalAWS) -> Decided:
     start = costchecks.floor_hour(DECIDED_AT) - dt.timedelta(hours=72)
     hourly_traffic(aws, over, {start + dt.timedelta(hours=h): 2 * 3600 for h in range(72)})
     tap = Tap(aws, detail_types=COMMANDS + NOTICES)
+    QUEUES.clear()
+    QUEUES.update(command_queues(aws, "RelE2E"))
     summary = load_function("monitor").run(settings(), DECIDED_AT)
     assert summary["errors"] == 0, summary["steps"]
-    commands = {e["detail"]["ARN"]: e for e in tap.events() if e["detail-type"] in COMMANDS}
-    assert {a: c["detail-type"] for a, c in commands.items()} == {
-        idle.arn: events.DELETE_CAMPAIGN, idle_rec.arn: events.STOP_RECOMMENDER, over.arn: events.UPDATE_CAMPAIGN_TPS}
-    assert (commands[over.arn]["detail"]["CurrentMinTPS"], commands[over.arn]["detail"]["NewMinTPS"]) == (10, 7)
-    return Decided(idle, idle_rec, over, commands, tap)
+    sent = sent_commands(aws, settings())
+    roles = {arn: role for arn, (role, _) in sent.items()}
+    assert roles == {idle.arn: "delete_campaign", idle_rec.arn: "stop_recommender", over.arn: "update_tps"}
+    commands = {arn: event for arn, (_, event) in sent.items()}
+    body = json.loads(commands[over.arn]["Records"][0]["body"])
+    assert (body["CurrentMinTPS"], body["NewMinTPS"]) == (10, 7)
+    return Decided(idle, idle_rec, over, commands, roles, tap)
 
 
 def accepted(aws: LocalAWS) -> dict[str, int]:
@@ -96,12 +117,12 @@ def accepted(aws: LocalAWS) -> dict[str, int]:
     return out
 
 
-ROLE_OF = {events.DELETE_CAMPAIGN: delete_campaign, events.STOP_RECOMMENDER: stop_recommender,
-           events.UPDATE_CAMPAIGN_TPS: update_tps}
+ROLE_OF = {"delete_campaign": delete_campaign, "stop_recommender": stop_recommender, "update_tps": update_tps}
 
 
 def act(command: dict[str, Any]) -> dict[str, Any]:
-    module: ModuleType = ROLE_OF[command["detail-type"]]
+    role = next(r for r, url in QUEUES.items() if command["Records"][0]["eventSourceARN"].endswith(url.rsplit("/")[-1]))
+    module: ModuleType = ROLE_OF[role]
     result: dict[str, Any] = module.handle(settings(), command, Context())
     return result
 

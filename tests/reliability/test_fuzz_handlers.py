@@ -2,9 +2,12 @@
 local AWS with a small fleet seeded once per handler.
 
 Events are random JSON values, EventBridge envelopes with mutated fields, bare payloads,
-Lambda on-failure records (also nested), with wrong types, huge strings, ARNs of other services,
-partitions, regions and accounts, and injection attempts in names and reasons - plus, often
-enough, valid commands for the seeded resources, so that the accepting paths run too.
+Lambda on-failure records (also nested), SQS event-source batches (from the function's own
+command queue or another, with bodies of every kind), with wrong types, huge strings, ARNs of
+other services, partitions, regions and accounts, and injection attempts in names and reasons -
+plus, often enough, valid commands for the seeded resources, so that the accepting paths run
+too. Default-bus command events are switched on (``accept_default_bus_commands``) so that their
+checks are exercised; ``test_cost_actions`` holds them rejected when it is off.
 
 What every example must show (the handler contract, docs/reliability.md):
 
@@ -38,6 +41,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.costaction_helpers import command_queues
 from tests.reliability.conftest import load_function
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
@@ -60,6 +64,8 @@ ALL_DETAIL_TYPES = ["BuildPersonalizeMonitorDashboard", "UpdatePersonalizeCampai
                     "UpdatePersonalizeRecommenderMinRecommendationRPS", "DeletePersonalizeCampaign",
                     "StopPersonalizeRecommender", "Scheduled Event", "PersonalizeCampaignDeleted"]
 ACTED = {"updated", "deleted", "stopped"}
+# What a valid command may end in without changing anything (besides being acted on).
+NOT_ACTED = {"skipped", "dry-run", "rejected", "deferred", "withheld"}
 PERSONALIZE_MUTATING = {"UpdateCampaign", "UpdateRecommender", "DeleteCampaign", "StopRecommender",
                         "StartRecommender", "TagResource", "UntagResource", "CreateCampaign", "DeleteRecommender"}
 ALLOWED_CHANGE = {"update_tps": {"UpdateCampaign", "UpdateRecommender"}, "delete_campaign": {"DeleteCampaign"},
@@ -105,12 +111,40 @@ def unwrap(event: Any) -> tuple[bool, Any]:
     return True, event
 
 
+def queue_arn(role: str) -> str:
+    return f"arn:aws:sqs:{HOME}:{ACCOUNT}:{NAME}-{role.replace('_', '-')}-commands"
+
+
+def sqs_shaped(event: Any) -> bool:
+    return (isinstance(event, dict) and isinstance(event.get("Records"), list) and bool(event["Records"])
+            and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in event["Records"]))
+
+
 def valid_action(role: str, event: Any) -> bool:
+    if sqs_shaped(event):
+        # One command per record; the generators make one record per batch.
+        (record,) = event["Records"]
+        body = record.get("body")
+        if record.get("eventSourceARN") != queue_arn(role) or not isinstance(body, str):
+            return False
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return False
+        return parsed is not None and valid_command(role, parsed, queued=True)
+    return valid_command(role, event, queued=False)
+
+
+def valid_command(role: str, event: Any, queued: bool) -> bool:
     ok, event = unwrap(event)
     if not ok or not isinstance(event, dict):
         return False
     detail_types = COMMANDS[role]
     if "detail-type" in event or "detail" in event:
+        # From the default bus (accepted here): only this account's; from the queue: any stated
+        # account must be this one.
+        if (not queued or "account" in event) and event.get("account") != ACCOUNT:
+            return False
         detail_type = event.get("detail-type")
         if event.get("source") != "personalize.monitor" or not isinstance(detail_type, str):
             return False
@@ -122,6 +156,8 @@ def valid_action(role: str, event: Any) -> bool:
         kinds = {detail_types[detail_type]}
     else:
         payload, kinds = event, set(detail_types.values())
+    if payload.get("DecidedAt") is not None and parse_time(payload["DecidedAt"]) is None:
+        return False
     arn = payload.get("ARN")
     if not isinstance(arn, str) or len(arn) > 256:
         return False
@@ -226,7 +262,8 @@ def capacities() -> st.SearchStrategy[Any]:
 
 def payloads(role: str, known: list[str], wall: dt.datetime) -> st.SearchStrategy[dict[str, Any]]:
     fields: dict[str, st.SearchStrategy[Any]] = {"ARN": arn_values(known),
-                                                 "Reason": st.one_of(st.none(), text, huge, json_value)}
+                                                 "Reason": st.one_of(st.none(), text, huge, json_value),
+                                                 "DecidedAt": times(wall)}
     if role == "update_tps":
         fields["NewMinTPS"] = capacities()
         fields["CurrentMinTPS"] = capacities()
@@ -350,7 +387,22 @@ def action_events(role: str, known: list[str], wall: dt.datetime) -> st.SearchSt
     sources = ["personalize.monitor", "personalize.monitor", "aws.events", "aws.personalize"]
     noise = st.one_of(payload, envelopes(payload, list(COMMANDS[role]) + ALL_DETAIL_TYPES, sources, wall), json_value)
     base = st.one_of(valid, mutated(valid, hostile), mutated(valid, hostile), noise)
-    return st.one_of(base, base, base, records(base), records(records(base)))
+    return st.one_of(base, base, base, records(base), records(records(base)), sqs_events(role, base, wall))
+
+
+def sqs_events(role: str, inner: st.SearchStrategy[Any], wall: dt.datetime) -> st.SearchStrategy[dict[str, Any]]:
+    """What an event source mapping delivers: one record from the function's own command queue
+    (mostly) or another queue, with a body of any kind."""
+    sources = st.sampled_from([queue_arn(role)] * 3 + [queue_arn(r) for r in COMMANDS if r != role]
+                              + [queue_arn(role).replace(ACCOUNT, OTHER_ACCOUNT), "", "arn:aws:sqs:x"])
+    body = st.one_of(inner.map(json.dumps), inner.map(json.dumps), text, st.none(), st.integers(), json_value)
+    sent = st.one_of(st.just(str(int(wall.timestamp() * 1000))), text,
+                     st.sampled_from(["99999999999999999999", "-1", "", "1e12"]))
+    record = st.fixed_dictionaries(
+        {"eventSource": st.just("aws:sqs"), "eventSourceARN": sources, "body": body},
+        optional={"attributes": st.one_of(st.fixed_dictionaries({}, optional={"SentTimestamp": sent}), json_value),
+                  "messageId": text, "receiptHandle": text})
+    return st.builds(lambda r: {"Records": [r]}, record)
 
 
 def dashboard_events(wall: dt.datetime) -> st.SearchStrategy[Any]:
@@ -389,9 +441,11 @@ def examples(slow: bool) -> int:
 @pytest.fixture()
 def fleet_arns(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A small fleet (old and idle, old and busy, young) and the handlers' settings."""
+    queues = command_queues(aws, NAME)
     for key, value in {"PM_NAME": NAME, "PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES": "true",
                        "PM_IDLE_THRESHOLD_HOURS": str(IDLE_HOURS), "PM_DASHBOARD_NAME": f"{NAME}-Dashboard",
-                       "PM_DESCRIBE_RATE_PER_SECOND": "100"}.items():
+                       "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_COMMAND_QUEUES": json.dumps(queues),
+                       "PM_ACCEPT_DEFAULT_BUS_COMMANDS": "true"}.items():
         monkeypatch.setenv(key, value)
     fleet = Fleet(aws)
     group = fleet.dataset_group(HOME, "fuzz")
@@ -467,7 +521,7 @@ def action_checks(role: str) -> Callable[[Any, dict[str, Any], Counter[str]], No
             assert set(changes) <= ALLOWED_CHANGE[role] and sum(changes.values()) == 1, (result, changes)
         else:
             assert not changes, (result, changes)
-            assert result["status"] in {"skipped", "dry-run", "rejected"}, result
+            assert result["status"] in NOT_ACTED, result
 
     return check
 
@@ -481,8 +535,11 @@ def test_action_handlers_survive_hostile_input(aws: LocalAWS, json_logs: list[di
     time = wall.strftime("%Y-%m-%dT%H:%M:%SZ")
     for arn in arn_corpus(fleet_arns):
         detail = {"ARN": arn, "NewMinTPS": 4, "Reason": "corpus"}
-        for event in (detail, {"source": "personalize.monitor", "detail-type": sorted(COMMANDS[role])[0],
-                               "time": time, "detail": detail}):
+        envelope = {"source": "personalize.monitor", "detail-type": sorted(COMMANDS[role])[0], "account": ACCOUNT,
+                    "time": time, "detail": detail}
+        queued = {"Records": [{"eventSource": "aws:sqs", "eventSourceARN": queue_arn(role),
+                               "body": json.dumps(detail)}]}
+        for event in (detail, envelope, queued):
             check_one(aws, json_logs, lambda e: module.lambda_handler(e, Context()), event,
                       valid_action(role, event), check_valid)
     seen = run_examples(

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from personalize_monitor import arns, events
+from personalize_monitor import arns
 from personalize_monitor.config import Settings
 from personalize_monitor.dashboard import dashboard_url, dataset_group_url
 
 from tests import tfutil
 from tests.conftest import staged
-from tests.costaction_helpers import envelope, handler
+from tests.costaction_helpers import command_queues, handler, queued
 from tests.reliability.conftest import load_function
 from tests.reliability.deployment import ACCOUNT, CONFIG
 from tools.fleet import Fleet
@@ -87,6 +87,8 @@ def test_functions_in_a_china_region(aws: LocalAWS, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AWS_REGION", CN)
     monkeypatch.setenv("PM_NAME", "PmChina")
     monkeypatch.setenv("PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES", "true")
+    queues = command_queues(aws, "PmChina", CN)
+    monkeypatch.setenv("PM_COMMAND_QUEUES", json.dumps(queues))
     summary = load_function("monitor").lambda_handler({}, None)
     assert summary["errors"] == 0 and {r["arn"] for r in summary["resources"]} == {campaign.arn, recommender.arn}
     alarms = aws.client("cloudwatch", CN).describe_alarms(AlarmNamePrefix="PmChina-")["MetricAlarms"]
@@ -95,10 +97,12 @@ def test_functions_in_a_china_region(aws: LocalAWS, monkeypatch: pytest.MonkeyPa
     class Context:
         invoked_function_arn = f"arn:aws-cn:lambda:{CN}:{ACCOUNT}:function:PmChina-update-tps"
 
-    settings = Settings(name="PmChina", home_region=CN, auto_delete_or_stop_idle_resources=True)
+    settings = Settings(name="PmChina", home_region=CN, auto_delete_or_stop_idle_resources=True,
+                        command_queues=queues)
     update_tps = handler("update_tps")
-    done = update_tps.handle(settings, envelope(events.UPDATE_CAMPAIGN_TPS, {"ARN": campaign.arn, "NewMinTPS": 7}),
-                             Context())
+    command = queued(settings, "update_tps", {"ARN": campaign.arn, "NewMinTPS": 7})
+    assert command["Records"][0]["eventSourceARN"].startswith(f"arn:aws-cn:sqs:{CN}:{ACCOUNT}:PmChina-update-tps-")
+    done = update_tps.handle(settings, command, Context())
     assert done["status"] == "updated", done
     wrong = campaign.arn.replace("arn:aws-cn:", "arn:aws:")
     refused = update_tps.handle(settings, {"ARN": wrong, "NewMinTPS": 5}, Context())

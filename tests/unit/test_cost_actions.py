@@ -14,13 +14,16 @@ from tests.costaction_helpers import (
     HOME,
     Tap,
     captured_logs,
+    command_queues,
     envelope,
     handler,
     hourly_traffic,
     moto_calls,
     mutating_calls,
     point,
+    queued,
     settings,
+    settled,
 )
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
@@ -109,7 +112,8 @@ def test_bad_input_is_rejected_with_a_logged_reason_and_no_call(aws: LocalAWS, r
     aws.personalize.reset_calls()
     aws.reset_calls()
     with captured_logs() as logs:
-        result = module.handle(settings(), event, Context())  # returns: nothing for Lambda to retry
+        # Default-bus events accepted here, so that every other check of an envelope is reached.
+        result = module.handle(settings(accept_default_bus_commands=True), event, Context())
     assert result["status"] == "rejected"
     assert why in result["reason"]
     errors = [r for r in logs if r["level"] == "ERROR" and r["message"] == "command rejected"]
@@ -121,7 +125,7 @@ def test_bad_input_is_rejected_with_a_logged_reason_and_no_call(aws: LocalAWS, r
 def test_out_of_scope_arn_is_rejected(aws: LocalAWS, fleet: Fleet, group: str) -> None:
     listed = fleet.campaign(HOME, group, "listed", min_tps=10)
     other = fleet.campaign(HOME, group, "other", min_tps=10)
-    scoped = settings(campaign_arns=(listed.arn,))
+    scoped = settings(campaign_arns=(listed.arn,), accept_default_bus_commands=True)
     aws.personalize.reset_calls()
     for module, event in [
         (update_tps, {"ARN": other.arn, "NewMinTPS": 2}),
@@ -144,10 +148,11 @@ def test_delete_and_stop_refuse_when_the_switch_is_off(aws: LocalAWS, fleet: Fle
 # -- update_tps -------------------------------------------------------------------------------------
 def test_step_down_updates_notifies_and_repeats_harmlessly(aws: LocalAWS, fleet: Fleet, group: str) -> None:
     tap = Tap(aws)
+    s = settings(command_queues=command_queues(aws))
     campaign = fleet.campaign(HOME, group, "shop", min_tps=10, created_hours_ago=100)
-    command = envelope(events.UPDATE_CAMPAIGN_TPS,
-                       {"ARN": campaign.arn, "NewMinTPS": 7, "CurrentMinTPS": 10, "Reason": "over-provisioned"})
-    first = update_tps.handle(settings(), command, Context())
+    command = queued(s, "update_tps",
+                     {"ARN": campaign.arn, "NewMinTPS": 7, "CurrentMinTPS": 10, "Reason": "over-provisioned"})
+    first = update_tps.handle(s, command, Context())
     assert first["status"] == "updated" and (first["previous"], first["new"]) == (10, 7)
     described = aws.client("personalize").describe_campaign(campaignArn=campaign.arn)["campaign"]
     assert described["minProvisionedTPS"] == 7
@@ -158,9 +163,9 @@ def test_step_down_updates_notifies_and_repeats_harmlessly(aws: LocalAWS, fleet:
     assert "estimate" in detail["Reason"].lower() and "estimate" in detail["Message"].lower()
     assert tap.of(events.BUILD_DASHBOARD)
     # At-least-once delivery: the same command again changes nothing and does not raise.
-    again = update_tps.handle(settings(), command, Context())
+    again = update_tps.handle(s, command, Context())
     assert again["status"] == "skipped" and "stale command" in again["reason"]
-    bare_repeat = update_tps.handle(settings(), {"ARN": campaign.arn, "NewMinTPS": 7}, Context())
+    bare_repeat = update_tps.handle(s, {"ARN": campaign.arn, "NewMinTPS": 7}, Context())
     assert bare_repeat["status"] == "skipped" and "already 7" in bare_repeat["reason"]
     assert aws.personalize.call_count("UpdateCampaign") == 1
     assert len(tap.of(events.CAMPAIGN_TPS_UPDATED)) == 1
@@ -170,9 +175,9 @@ def test_stale_duplicate_never_raises_capacity_again(aws: LocalAWS, fleet: Fleet
     campaign = fleet.campaign(HOME, group, "shop", min_tps=10, created_hours_ago=100)
     first = {"ARN": campaign.arn, "NewMinTPS": 7, "CurrentMinTPS": 10, "Reason": "step 1"}
     second = {"ARN": campaign.arn, "NewMinTPS": 5, "CurrentMinTPS": 7, "Reason": "step 2"}
-    assert update_tps.handle(settings(), envelope(events.UPDATE_CAMPAIGN_TPS, first))["status"] == "updated"
-    assert update_tps.handle(settings(), envelope(events.UPDATE_CAMPAIGN_TPS, second))["status"] == "updated"
-    late = update_tps.handle(settings(), envelope(events.UPDATE_CAMPAIGN_TPS, first))
+    assert update_tps.handle(settings(), first)["status"] == "updated"
+    assert update_tps.handle(settings(), second)["status"] == "updated"
+    late = update_tps.handle(settings(), first)
     assert late["status"] == "skipped" and late["current"] == 5
     assert aws.client("personalize").describe_campaign(campaignArn=campaign.arn)["campaign"]["minProvisionedTPS"] == 5
 
@@ -192,8 +197,7 @@ def test_recommender_update_keeps_the_rest_of_its_config(aws: LocalAWS, fleet: F
         "enableMetadataWithRecommendations": True,
     }
     rec = fleet.recommender(HOME, group, "picks", min_rps=8, created_hours_ago=100, recommender_config=config)
-    result = update_tps.handle(settings(), envelope(events.UPDATE_RECOMMENDER_RPS,
-                                                    {"ARN": rec.arn, "NewMinTPS": 6, "Reason": "over"}))
+    result = update_tps.handle(settings(), {"ARN": rec.arn, "NewMinTPS": 6, "Reason": "over"})
     assert result["status"] == "updated"
     after = aws.client("personalize").describe_recommender(recommenderArn=rec.arn)["recommender"]["recommenderConfig"]
     assert after == {**config, "minRecommendationRequestsPerSecond": 6}
@@ -219,8 +223,8 @@ def test_protected_resources_are_never_changed(aws: LocalAWS, fleet: Fleet, grou
     for module, event in [
         (update_tps, {"ARN": campaign.arn, "NewMinTPS": 1}),
         (update_tps, {"ARN": rec.arn, "NewMinTPS": 1}),
-        (delete_campaign, {"ARN": campaign.arn}),
-        (stop_recommender, {"ARN": rec.arn}),
+        (delete_campaign, settled(ARN=campaign.arn)),
+        (stop_recommender, settled(ARN=rec.arn)),
     ]:
         result = module.handle(s, event)
         assert result["status"] == "skipped" and "protected" in result["reason"]
@@ -233,8 +237,8 @@ def test_dry_run_announces_and_changes_nothing(aws: LocalAWS, fleet: Fleet, grou
     rec = fleet.recommender(HOME, group, "picks", min_rps=4, created_hours_ago=100)
     s = settings(dry_run=True, idle_threshold_hours=6)
     assert update_tps.handle(s, {"ARN": campaign.arn, "NewMinTPS": 7})["status"] == "dry-run"
-    assert delete_campaign.handle(s, {"ARN": campaign.arn})["status"] == "dry-run"
-    assert stop_recommender.handle(s, {"ARN": rec.arn})["status"] == "dry-run"
+    assert delete_campaign.handle(s, settled(ARN=campaign.arn))["status"] == "dry-run"
+    assert stop_recommender.handle(s, settled(ARN=rec.arn))["status"] == "dry-run"
     assert mutating_calls(aws) == {}
     assert "DeleteAlarms" not in moto_calls(aws, "monitoring")
     notices = tap.of(events.DRY_RUN_DECISION)
@@ -274,7 +278,7 @@ def test_delete_returns_cleanly_after_deleting_alarms(aws: LocalAWS, fleet: Flee
     keep = fleet.campaign(HOME, group, "busy", min_tps=5, created_hours_ago=48)
     mine = put_alarms(aws, s, campaign)
     theirs = put_alarms(aws, s, keep)
-    result = delete_campaign.handle(s, envelope(events.DELETE_CAMPAIGN, {"ARN": campaign.arn, "Reason": "idle"}))
+    result = delete_campaign.handle(s, settled(ARN=campaign.arn, Reason="idle"))
     assert result["status"] == "deleted", result
     assert result["alarms"] == {"deleted": sorted(mine)}
     assert alarm_names(aws) == set(theirs)
@@ -282,7 +286,7 @@ def test_delete_returns_cleanly_after_deleting_alarms(aws: LocalAWS, fleet: Flee
     assert len(deleted) == 1 and deleted[0]["detail"]["EstimatedMonthlySavings"] == 730.0
     assert tap.of(events.BUILD_DASHBOARD)
     # Delivered again (at least once): no second delete, no second notice, no error.
-    again = delete_campaign.handle(s, envelope(events.DELETE_CAMPAIGN, {"ARN": campaign.arn, "Reason": "idle"}))
+    again = delete_campaign.handle(s, settled(ARN=campaign.arn, Reason="idle"))
     assert again["status"] == "skipped" and "already" in again["reason"]
     assert aws.personalize.call_count("DeleteCampaign") == 1
     assert len(tap.of(events.CAMPAIGN_DELETED)) == 1
@@ -298,7 +302,7 @@ def test_delete_still_returns_cleanly_when_alarm_cleanup_and_notify_fail(
 
     monkeypatch.setattr(actions, "alarm_names", broken)
     monkeypatch.setattr(events, "publish", broken)
-    result = delete_campaign.handle(settings(), {"ARN": campaign.arn})
+    result = delete_campaign.handle(settings(), settled(ARN=campaign.arn))
     assert result["status"] == "deleted"
     assert "error" in result["alarms"] and "error" in result["notify"]
     assert aws.personalize.call_count("DeleteCampaign") == 1
@@ -310,8 +314,7 @@ def test_delete_rechecks_idleness_up_to_the_wall_clock(aws: LocalAWS, fleet: Fle
     campaign = fleet.campaign(HOME, group, "woke-up", min_tps=2, created_hours_ago=48)
     # Decided an hour ago (idle then); a request arrived after the decision.
     point(aws, campaign, t - dt.timedelta(minutes=20), 3)
-    result = delete_campaign.handle(s, envelope(events.DELETE_CAMPAIGN, {"ARN": campaign.arn},
-                                                time=t - dt.timedelta(hours=1)))
+    result = delete_campaign.handle(s, {"ARN": campaign.arn, "DecidedAt": (t - dt.timedelta(hours=1)).isoformat()})
     assert result["status"] == "skipped" and "not idle" in result["reason"]
     assert mutating_calls(aws) == {}
 
@@ -320,7 +323,7 @@ def test_delete_rechecks_idleness_up_to_the_wall_clock(aws: LocalAWS, fleet: Fle
     ("created", "updated", "traffic_hours_ago", "why"),
     [
         (5, None, None, "younger than"),
-        (48, 3, None, "updated 3.0 h ago"),
+        (48, 3, None, "updated 2.7 h ago"),
         (48, None, 5.5, "not idle"),
     ],
 )
@@ -330,7 +333,7 @@ def test_delete_needs_every_idle_condition(aws: LocalAWS, fleet: Fleet, group: s
     campaign = fleet.campaign(HOME, group, "c", min_tps=2, created_hours_ago=created, updated_hours_ago=updated)
     if traffic_hours_ago is not None:
         point(aws, campaign, now() - dt.timedelta(hours=traffic_hours_ago), 1)
-    result = delete_campaign.handle(s, {"ARN": campaign.arn})
+    result = delete_campaign.handle(s, settled(ARN=campaign.arn))
     assert result["status"] == "skipped" and why in result["reason"], result
     assert mutating_calls(aws) == {}
 
@@ -342,13 +345,13 @@ def test_stop_recommender_and_repeat(aws: LocalAWS, fleet: Fleet, group: str) ->
     names = put_alarms(aws, s, rec)
     busy = fleet.recommender(HOME, group, "busy", min_rps=3, created_hours_ago=30)
     point(aws, busy, now() - dt.timedelta(hours=1), 50)
-    result = stop_recommender.handle(s, envelope(events.STOP_RECOMMENDER, {"ARN": rec.arn, "Reason": "idle"}))
+    result = stop_recommender.handle(s, settled(ARN=rec.arn, Reason="idle"))
     assert result["status"] == "stopped" and result["alarms"] == {"deleted": sorted(names)}
     status = aws.client("personalize").describe_recommender(recommenderArn=rec.arn)["recommender"]["status"]
     assert status == "INACTIVE"
-    again = stop_recommender.handle(s, envelope(events.STOP_RECOMMENDER, {"ARN": rec.arn, "Reason": "idle"}))
+    again = stop_recommender.handle(s, settled(ARN=rec.arn, Reason="idle"))
     assert again["status"] == "skipped" and "already stopped" in again["reason"]
-    assert stop_recommender.handle(s, {"ARN": busy.arn})["status"] == "skipped"
+    assert stop_recommender.handle(s, settled(ARN=busy.arn))["status"] == "skipped"
     assert aws.personalize.call_count("StopRecommender") == 1
     stopped = tap.of(events.RECOMMENDER_STOPPED)
     assert len(stopped) == 1 and stopped[0]["detail"]["MinRecommendationRequestsPerSecond"] == 3
@@ -365,10 +368,10 @@ def test_savings_hand_computed(aws: LocalAWS, fleet: Fleet, group: str) -> None:
     assert result["estimated_monthly_savings"] == 438.0
     # Delete an idle campaign at 5 TPS: 5 x 730 x 0.20 = 730.
     idle = fleet.campaign(HOME, group, "idle", min_tps=5, created_hours_ago=48)
-    assert delete_campaign.handle(settings(), {"ARN": idle.arn})["estimated_monthly_savings"] == 730.0
+    assert delete_campaign.handle(settings(), settled(ARN=idle.arn))["estimated_monthly_savings"] == 730.0
     # Stop an idle recommender at 3 RPS, USD 0.15 per RPS-hour: 3 x 730 x 0.15 = 328.5.
     rec = fleet.recommender(HOME, group, "picks", min_rps=3, created_hours_ago=48)
-    result = stop_recommender.handle(settings(price_per_rps_hour=0.15), {"ARN": rec.arn})
+    result = stop_recommender.handle(settings(price_per_rps_hour=0.15), settled(ARN=rec.arn))
     assert result["estimated_monthly_savings"] == 328.5
 
 

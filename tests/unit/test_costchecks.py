@@ -25,8 +25,21 @@ def run(s: Settings, now: dt.datetime, slots: bool = False) -> tuple[dict[str, o
     return summary, ctx
 
 
+COMMAND_TYPES = {
+    ("update_tps", "campaign"): events.UPDATE_CAMPAIGN_TPS,
+    ("update_tps", "recommender"): events.UPDATE_RECOMMENDER_RPS,
+    ("delete_campaign", "campaign"): events.DELETE_CAMPAIGN,
+    ("stop_recommender", "recommender"): events.STOP_RECOMMENDER,
+}
+
+
 def commands(ctx: RunContext) -> dict[str, tuple[str, object]]:
-    return {e.detail["ARN"].rsplit("/", 1)[1]: (e.detail_type, e.detail.get("NewMinTPS")) for e in ctx.events}
+    """The commands queued for the action functions, by resource name, as the seed's detail types."""
+    out: dict[str, tuple[str, object]] = {}
+    for c in ctx.commands:
+        kind, name = c.payload["ARN"].rsplit(":", 1)[1].split("/")
+        out[name] = (COMMAND_TYPES[(c.role, kind)], c.payload.get("NewMinTPS"))
+    return out
 
 
 def get_metric_data_calls(aws: LocalAWS) -> int:
@@ -63,11 +76,15 @@ def test_mixed_fleet_decisions_in_two_metric_reads(aws: LocalAWS, fleet: Fleet) 
     assert young.arn and fitted.arn and idle_rec.arn
     # One look-back read for the step-down candidates, one for the idle windows.
     assert get_metric_data_calls(aws) == 2
-    update = next(e for e in ctx.events if e.detail_type == events.UPDATE_CAMPAIGN_TPS)
-    assert update.time == T0 + dt.timedelta(minutes=7)
+    update = next(c for c in ctx.commands if c.payload["ARN"] == busy.arn)
+    assert update.role == "update_tps" and update.delay_seconds == 0
+    assert update.payload["DecidedAt"] == (T0 + dt.timedelta(minutes=7)).isoformat()
     assert {"ARN", "Reason", "NewMinTPS", "CurrentMinTPS", "MinAverageTPS", "MaxAverageTPS", "AgeHours",
-            "Datapoints"} <= set(update.detail)
-    assert update.detail["MinAverageTPS"] == 10.0 and update.detail["CurrentMinTPS"] == 100
+            "Datapoints", "AutomaticStepDown"} <= set(update.payload)
+    assert update.payload["MinAverageTPS"] == 10.0 and update.payload["CurrentMinTPS"] == 100
+    # An idle retirement is delivered once the data of its moment has settled.
+    delete = next(c for c in ctx.commands if c.payload["ARN"] == idle.arn)
+    assert delete.role == "delete_campaign" and delete.delay_seconds == 15 * 60
 
 
 def test_warm_cache_reads_only_recent_hours_and_tags_once(aws: LocalAWS, fleet: Fleet) -> None:
@@ -76,13 +93,15 @@ def test_warm_cache_reads_only_recent_hours_and_tags_once(aws: LocalAWS, fleet: 
     hourly_traffic(aws, busy, {T0 - dt.timedelta(hours=h): 36_000 for h in range(0, 300)})
     s = Settings(home_region=HOME)
     run(s, T0 + dt.timedelta(minutes=3))
-    assert costchecks.HISTORY.final[busy.arn] == int((T0 - costchecks.SETTLE).timestamp())
+    # The hour that ended 3 minutes ago has not settled: the history ends an hour before it.
+    assert costchecks.history_end(T0 + dt.timedelta(minutes=3)) == T0 - dt.timedelta(hours=1)
+    assert costchecks.HISTORY.final[busy.arn] == int((T0 - dt.timedelta(hours=1) - costchecks.SETTLE).timestamp())
     assert len(costchecks.HISTORY.hours[busy.arn]) == 14 * 24
     assert costchecks.TAGS.calls == 1
     # An hour later (nothing applied the command): only the unsettled hours are read again.
     _, ctx = run(s, T0 + dt.timedelta(hours=1, minutes=3))
     assert commands(ctx) == {"over": (events.UPDATE_CAMPAIGN_TPS, 75)}
-    assert costchecks.HISTORY.final[busy.arn] == int((T0 + dt.timedelta(hours=1) - costchecks.SETTLE).timestamp())
+    assert costchecks.HISTORY.final[busy.arn] == int((T0 - costchecks.SETTLE).timestamp())
     assert len(costchecks.HISTORY.hours[busy.arn]) == 14 * 24
     assert costchecks.TAGS.calls == 1  # same lastUpdatedDateTime: cached
 
@@ -94,8 +113,8 @@ def test_each_resource_is_checked_in_its_own_slot(aws: LocalAWS, fleet: Fleet) -
     seen: dict[str, int] = {}
     for slot in range(12):
         _, ctx = run(s, T0 + dt.timedelta(minutes=5 * slot + 1), slots=True)
-        for e in ctx.events:
-            seen[e.detail["ARN"]] = slot
+        for c in ctx.commands:
+            seen[c.payload["ARN"]] = slot
     assert seen == {c.arn: costchecks.slot_of_arn(c.arn) for c in made}
 
 
@@ -104,7 +123,7 @@ def test_scheduled_resources_are_not_stepped_down(aws: LocalAWS, fleet: Fleet) -
     campaign = fleet.campaign(HOME, group, "prewarmed", min_tps=40, created_hours_ago=100)
     s = Settings(home_region=HOME, scheduled_capacity_arns=(campaign.arn,))
     _, ctx = run(s, T0)
-    assert ctx.events == []
+    assert ctx.commands == []
 
 
 def test_idle_exactly_when_every_condition_holds_not_an_hour_earlier(aws: LocalAWS, fleet: Fleet) -> None:
@@ -116,7 +135,7 @@ def test_idle_exactly_when_every_condition_holds_not_an_hour_earlier(aws: LocalA
     # Checked at minute 30 of each hour: the 6-hour window clears the request at 00:20 after it.
     before = last_request + dt.timedelta(hours=6) - dt.timedelta(minutes=10)
     _, ctx = run(s, before)
-    assert ctx.events == []
+    assert ctx.commands == []
     _, ctx = run(s, before + dt.timedelta(hours=1))
     assert commands(ctx) == {"idle": (events.DELETE_CAMPAIGN, None)}
 
@@ -126,9 +145,9 @@ def test_recent_update_postpones_the_idle_rule(aws: LocalAWS, fleet: Fleet) -> N
     fleet.recommender(HOME, group, "restarted", min_rps=1, created_hours_ago=100, updated_hours_ago=5)
     s = Settings(home_region=HOME, auto_delete_or_stop_idle_resources=True, idle_threshold_hours=6)
     _, ctx = run(s, T0)
-    assert ctx.events == []
+    assert ctx.commands == []
     _, ctx = run(s, T0 + dt.timedelta(hours=1, minutes=1))
-    assert [e.detail_type for e in ctx.events] == [events.STOP_RECOMMENDER]
+    assert commands(ctx) == {"restarted": (events.STOP_RECOMMENDER, None)}
 
 
 def test_protected_and_out_of_scope_get_no_command(aws: LocalAWS, fleet: Fleet) -> None:
@@ -152,5 +171,5 @@ def test_switches_off_means_no_work(aws: LocalAWS, fleet: Fleet) -> None:
     s = Settings(home_region=HOME, auto_adjust_min_tps=False, auto_delete_or_stop_idle_resources=False)
     aws.reset_calls()
     summary, ctx = run(s, T0, slots=True)
-    assert summary == {"enabled": False} and ctx.events == []
+    assert summary == {"enabled": False} and ctx.commands == []
     assert get_metric_data_calls(aws) == 0

@@ -9,9 +9,10 @@ later hours re-read only the last few hours.
 Decisions (``decide``, a pure function the property tests drive):
 
 * Step-down (``auto_adjust_min_tps``): low watermark = the lowest hourly average request rate
-  over the complete hours of the last 14 days of the resource's life (an hour without any
-  datapoint had no requests). If it is below the current minimum, the resource is >= 24 h old,
-  updatable (ACTIVE, no update or delete in progress) and its minimum > 1, the new minimum is
+  over the complete, settled hours (ended at least ``DATA_SETTLE`` ago) of the last 14 days of
+  the resource's life (an hour without any datapoint in a complete read had no requests). If
+  it is below the current minimum, the resource is >= 24 h old, updatable (ACTIVE, no update
+  or delete in progress) and its minimum > 1, the new minimum is
   ``max(1, floor(min x 0.75), ceil(low watermark))`` - 25 % an hour until it meets the low
   watermark, then it stops. It never increases. Left alone: resources listed in
   ``scheduled_capacity`` (their schedules own the minimum, so the step-down never fights a
@@ -21,9 +22,14 @@ Decisions (``decide``, a pure function the property tests drive):
   ``idle_threshold_hours`` (exactly [now - threshold, now)), older than the threshold and not
   updated within it -> delete (campaign) or stop (recommender).
 
-Protected (tagged) resources and resources outside the scope get no command. Commands go on the
-default bus as the seed's events (stamped with the run's time); the action functions re-check
-everything before they act, and with ``dry_run`` they only announce.
+Unknown is not zero: a resource whose 5-minute window, history or idle-window read was not
+complete (``metrics.MetricRead.unknown``) gets no decision in this run, and neither does one
+whose describe, tags or dates were not read. Protected (tagged) resources and resources outside
+the scope get no command. Commands go to the action functions' command queues
+(``commands.send``), stamped with the run's time as ``DecidedAt``; an idle retirement is
+delivered ``DATA_SETTLE`` later, and the function re-reads the requests from
+``DecidedAt - idle_threshold_hours`` up to its own time before it acts (so data that had not yet
+arrived when the monitor decided is seen then). With ``dry_run`` the functions only announce.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, events, metrics, timeutil
+from . import arns, clients, commands, metrics, timeutil
 from .config import Settings
 from .discovery import Resource
 from .log import get_logger
@@ -53,6 +59,8 @@ MIN_AGE_FOR_STEP_DOWN = dt.timedelta(hours=24)
 STEP_FACTOR = 0.75
 # Hours re-read on every check (CloudWatch may still be filling them); older ones are cached.
 SETTLE = dt.timedelta(hours=2)
+# How long request datapoints are given to arrive before they count (see commands.DATA_SETTLE).
+DATA_SETTLE = commands.DATA_SETTLE
 TAG_CACHE_SECONDS = 6 * 3600
 
 UPDATE = "update"
@@ -69,14 +77,8 @@ def slot_of_time(now: dt.datetime) -> int:
     return (int(now.timestamp()) % HOUR) // SLOT_SECONDS
 
 
-def floor_hour(t: dt.datetime) -> dt.datetime:
-    epoch = int(t.timestamp())
-    return dt.datetime.fromtimestamp(epoch - epoch % HOUR, dt.timezone.utc)
-
-
-def ceil_hour(t: dt.datetime) -> dt.datetime:
-    floored = floor_hour(t)
-    return floored if floored == t else floored + dt.timedelta(hours=1)
+floor_hour = timeutil.floor_hour
+ceil_hour = timeutil.ceil_hour
 
 
 def last_change(resource: Resource) -> dt.datetime:
@@ -89,9 +91,14 @@ def step_down_target(current: int, low_watermark: float) -> int:
     return min(current, max(1, math.floor(current * STEP_FACTOR), floor_of_watermark))
 
 
+def history_end(now: dt.datetime) -> dt.datetime:
+    """End of the last hour whose datapoints have settled (ended at least DATA_SETTLE ago)."""
+    return floor_hour(now - DATA_SETTLE)
+
+
 def history_hours(resource: Resource, now: dt.datetime) -> List[dt.datetime]:
-    """Starts of the complete hours of the last 14 days that lie entirely within its life."""
-    end = floor_hour(now)
+    """Starts of the complete, settled hours of the last 14 days that lie entirely within its life."""
+    end = history_end(now)
     start = max(end - LOOKBACK, ceil_hour(resource.created))
     count = max(0, int((end - start).total_seconds()) // HOUR)
     return [start + dt.timedelta(hours=i) for i in range(count)]
@@ -105,6 +112,8 @@ class Observation:
     hourly_requests: Mapping[int, float] = field(default_factory=dict)  # epoch hour start -> requests
     idle_window_requests: Optional[float] = None  # requests in [now - threshold, now); None = not read
     scheduled: bool = False  # its minimum follows var.scheduled_capacity
+    # Why some input was not read completely (metric status, failed call, ...); None = all known.
+    unknown: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -149,13 +158,21 @@ def idle_blocker(settings: Settings, now: dt.datetime, obs: Observation) -> Opti
 
 
 def decide(settings: Settings, now: dt.datetime, obs: Observation) -> Decision:
-    """The hourly decision for one resource (in scope, not protected: checked by the caller)."""
+    """The hourly decision for one resource (in scope, not protected: checked by the caller).
+
+    Incomplete inputs decide nothing: an unknown read, or an idle window the rule needs but
+    that was not read, returns no action (never a step-down in its place).
+    """
     r = obs.resource
     base: Dict[str, Any] = {
         "AgeHours": round(timeutil.age_hours(r.created, now), 2),
         "HoursSinceLastUpdate": round(timeutil.age_hours(last_change(r), now), 2),
     }
+    if obs.unknown is not None:
+        return Decision(r.arn, r.kind, None, f"no action: inputs incomplete ({obs.unknown})", context=base)
     idle_why = idle_blocker(settings, now, obs)
+    if idle_why is None and obs.idle_window_requests is None:
+        return Decision(r.arn, r.kind, None, "no action: the idle window was not read", context=base)
     if idle_why is None and obs.idle_window_requests is not None:
         if obs.idle_window_requests <= 0:
             action = DELETE if r.kind == arns.KIND_CAMPAIGN else STOP
@@ -197,23 +214,21 @@ def decide(settings: Settings, now: dt.datetime, obs: Observation) -> Decision:
     return Decision(r.arn, r.kind, None, f"no action: idle rule - {idle_why}; step-down - {step_why}", context=base)
 
 
-def command_event(
+def command_for(
     decision: Decision, resource: Resource, now: dt.datetime, utilization: Optional[float]
-) -> events.Event:
-    """The seed's command event for a decision (detail: ARN, Reason, NewMinTPS for updates, context)."""
-    detail: Dict[str, Any] = {"ARN": decision.arn, "Reason": decision.reason, "DecidedAt": now.isoformat()}
-    detail.update(decision.context)
+) -> commands.Command:
+    """The seed's command payload for a decision (ARN, Reason, NewMinTPS for updates, context),
+    stamped ``DecidedAt`` = the run's time; idle retirements wait DATA_SETTLE in the queue."""
+    payload: Dict[str, Any] = {"ARN": decision.arn, "Reason": decision.reason, "DecidedAt": now.isoformat()}
+    payload.update(decision.context)
     if decision.action == UPDATE:
-        campaign = resource.kind == arns.KIND_CAMPAIGN
-        detail_type = events.UPDATE_CAMPAIGN_TPS if campaign else events.UPDATE_RECOMMENDER_RPS
-        detail["NewMinTPS"] = decision.new_min
+        payload["NewMinTPS"] = decision.new_min
+        payload["AutomaticStepDown"] = True
         if utilization is not None:
-            detail["Utilization"] = round(utilization, 2)
-    elif decision.action == DELETE:
-        detail_type = events.DELETE_CAMPAIGN
-    else:
-        detail_type = events.STOP_RECOMMENDER
-    return events.Event(detail_type, detail, (decision.arn,), time=now)
+            payload["Utilization"] = round(utilization, 2)
+        return commands.Command(commands.UPDATE_TPS, payload)
+    role = commands.DELETE_CAMPAIGN if decision.action == DELETE else commands.STOP_RECOMMENDER
+    return commands.Command(role, payload, delay_seconds=int(DATA_SETTLE.total_seconds()))
 
 
 # -- caches kept by a warm container ---------------------------------------------------------------
@@ -232,6 +247,7 @@ class HourlyCache:
         return final
 
     def store(self, arn: str, start: int, end: int, points: Sequence[Tuple[dt.datetime, float]]) -> None:
+        """Keep the hourly sums of a COMPLETE read (an incomplete one is never stored)."""
         hours = self.hours.setdefault(arn, {})
         for hour in range(start, end, HOUR):
             hours[hour] = 0.0
@@ -277,33 +293,40 @@ def reset_caches() -> None:
 
 
 def read_history(region: str, resources: Sequence[Resource], now: dt.datetime,
-                 cache: HourlyCache = HISTORY) -> Dict[str, Dict[int, float]]:
-    """Hourly request sums of the last 14 days, reading only what the cache lacks (batched)."""
-    end = int(floor_hour(now).timestamp())
+                 cache: HourlyCache = HISTORY) -> Tuple[Dict[str, Dict[int, float]], Dict[str, str]]:
+    """Hourly request sums of the settled hours of the last 14 days, reading only what the cache
+    lacks (batched); returns (sums by ARN, ARN -> why unknown). Unknown reads are not cached."""
+    end = int(history_end(now).timestamp())
     lookback_start = end - int(LOOKBACK.total_seconds())
     groups: Dict[int, List[Resource]] = {}
     for r in resources:
         groups.setdefault(cache.fetch_start(r.arn, lookback_start, end), []).append(r)
+    unknown: Dict[str, str] = {}
     for start, group in sorted(groups.items()):
         if start >= end:
             continue
-        sums = metrics.request_sums(
+        read = metrics.request_sums(
             region, group, dt.datetime.fromtimestamp(start, dt.timezone.utc),
-            dt.datetime.fromtimestamp(end, dt.timezone.utc), HOUR,
+            dt.datetime.fromtimestamp(end, dt.timezone.utc), HOUR, "14-day hourly history",
         )
         for r in group:
-            cache.store(r.arn, start, end, sums.get(r.arn, []))
-    return {r.arn: dict(cache.hours.get(r.arn, {})) for r in resources}
+            if read.complete(r.arn):
+                cache.store(r.arn, start, end, read.sums[r.arn])
+            else:
+                unknown[r.arn] = read.unknown.get(r.arn, "history not read")
+    return {r.arn: dict(cache.hours.get(r.arn, {})) for r in resources if r.arn not in unknown}, unknown
 
 
 def read_idle_windows(settings: Settings, region: str, resources: Sequence[Resource],
-                      now: dt.datetime) -> Dict[str, float]:
-    """Requests of each resource in exactly [now - idle_threshold_hours, now), one period per resource."""
+                      now: dt.datetime) -> Tuple[Dict[str, float], Dict[str, str]]:
+    """Requests of each resource in exactly [now - idle_threshold_hours, now), one period per
+    resource; returns (requests by ARN for complete reads, ARN -> why unknown)."""
     if not resources:
-        return {}
+        return {}, {}
     period = settings.idle_threshold_hours * HOUR
-    sums = metrics.request_sums(region, resources, now - dt.timedelta(seconds=period), now, period)
-    return {r.arn: sum(v for _, v in sums.get(r.arn, [])) for r in resources}
+    read = metrics.request_sums(region, resources, now - dt.timedelta(seconds=period), now, period, "idle window")
+    known = {r.arn: total for r in resources if (total := read.total(r.arn)) is not None}
+    return known, dict(read.unknown)
 
 
 def hourly_checks(ctx: RunContext) -> Dict[str, Any]:
@@ -318,12 +341,13 @@ def hourly_checks(ctx: RunContext) -> Dict[str, Any]:
 
 
 def check(ctx: RunContext, resources: Sequence[Resource]) -> Dict[str, Any]:
-    """The cost checks of ``resources`` now (whatever their slot); commands go to ctx.events."""
+    """The cost checks of ``resources`` now (whatever their slot); commands go to ctx.commands."""
     settings = ctx.settings
     measurements = ctx.by_arn()
     due = [r for r in resources if settings.in_scope(r.arn)]
     scheduled = set(settings.scheduled_capacity_arns)
-    summary: Dict[str, Any] = {"due": len(due), "commands": [], "protected": [], "errors": []}
+    summary: Dict[str, Any] = {"due": len(due), "commands": [], "protected": [], "unknown": [], "unknown_reads": 0,
+                               "errors": []}
     by_region: Dict[str, List[Resource]] = {}
     for r in due:
         by_region.setdefault(r.region, []).append(r)
@@ -339,16 +363,29 @@ def check(ctx: RunContext, resources: Sequence[Resource]) -> Dict[str, Any]:
 def _check_region(ctx: RunContext, region: str, resources: List[Resource], scheduled: set[str],
                   measurements: Mapping[str, Any], summary: Dict[str, Any]) -> None:
     settings, now = ctx.settings, ctx.now
-    observations = {r.arn: Observation(r, scheduled=r.arn in scheduled) for r in resources}
-    stepping = [r for r in resources if step_down_blocker(settings, now, observations[r.arn]) is None]
-    idling = [r for r in resources if idle_blocker(settings, now, observations[r.arn]) is None]
-    history = read_history(region, stepping, now) if stepping else {}
-    idle = read_idle_windows(settings, region, idling, now)
+    # The run's 5-minute read of a resource was incomplete: nothing is decided for it this run
+    # (and nothing more is read for it).
+    unknown: Dict[str, str] = {r.arn: f"5-minute window: {ctx.unknown[r.arn]}" for r in resources
+                               if r.arn in ctx.unknown}
+    readable = [r for r in resources if r.arn not in unknown]
+    observations = {r.arn: Observation(r, scheduled=r.arn in scheduled) for r in readable}
+    stepping = [r for r in readable if step_down_blocker(settings, now, observations[r.arn]) is None]
+    idling = [r for r in readable if idle_blocker(settings, now, observations[r.arn]) is None]
+    history, history_unknown = read_history(region, stepping, now) if stepping else ({}, {})
+    idle, idle_unknown = read_idle_windows(settings, region, idling, now)
+    for arn, why in list(history_unknown.items()) + list(idle_unknown.items()):
+        unknown.setdefault(arn, why)
+    # The monitor counts these in monitorErrors (the 5-minute window's unknowns it counts itself).
+    summary["unknown_reads"] += len(history_unknown) + len(idle_unknown)
     for r in resources:
-        obs = Observation(r, history.get(r.arn, {}), idle.get(r.arn), r.arn in scheduled)
+        obs = Observation(r, history.get(r.arn, {}), idle.get(r.arn), r.arn in scheduled, unknown.get(r.arn))
         decision = decide(settings, now, obs)
         if decision.action is None:
-            log.debug("no cost action", extra={"arn": r.arn, "reason": decision.reason})
+            if obs.unknown is not None:
+                summary["unknown"].append({"arn": r.arn, "reason": obs.unknown})
+                log.warning("no cost decision: data incomplete", extra={"arn": r.arn, "reason": obs.unknown})
+            else:
+                log.debug("no cost action", extra={"arn": r.arn, "reason": decision.reason})
             continue
         try:
             protected = TAGS.protected(settings, r)
@@ -362,8 +399,7 @@ def _check_region(ctx: RunContext, region: str, resources: List[Resource], sched
                                                    "tag": settings.protection_tag_key})
             continue
         measurement = measurements.get(r.arn)
-        event = command_event(decision, r, now, getattr(measurement, "utilization", None))
-        ctx.events.append(event)
+        ctx.commands.append(command_for(decision, r, now, getattr(measurement, "utilization", None)))
         summary["commands"].append({"arn": r.arn, "action": decision.action, "new_min": decision.new_min,
                                     "reason": decision.reason})
         log.info("cost action decided", extra={"arn": r.arn, "action": decision.action,

@@ -7,6 +7,14 @@ commands   BuildPersonalizeMonitorDashboard, UpdatePersonalizeCampaignMinProvisi
 notices    PersonalizeCampaignMinProvisionedTPSUpdated,
            PersonalizeRecommenderMinRecommendationRPSUpdated, PersonalizeCampaignDeleted,
            PersonalizeRecommenderStopped
+and this module's own notices: PersonalizeMonitorDryRunDecision (what dry_run held back) and
+PersonalizeMonitorActionWithheld (an action not taken because its re-check could not read
+everything it needs).
+
+The monitor no longer puts the cost commands on the bus: it sends them to the action functions'
+command queues (commands.py). Notices go on the bus for the users' own rules, and the functions
+send their text to the notification topic themselves (actions.notify), so an event somebody else
+puts on the bus never reaches the topic's subscribers.
 """
 
 from __future__ import annotations
@@ -33,9 +41,12 @@ CAMPAIGN_DELETED = "PersonalizeCampaignDeleted"
 RECOMMENDER_STOPPED = "PersonalizeRecommenderStopped"
 # A cost action that dry_run held back: what would have happened and why (not a seed type).
 DRY_RUN_DECISION = "PersonalizeMonitorDryRunDecision"
+# A cost action not taken because a read it depends on was incomplete (not a seed type).
+ACTION_WITHHELD = "PersonalizeMonitorActionWithheld"
 
 COMMANDS = (BUILD_DASHBOARD, UPDATE_CAMPAIGN_TPS, UPDATE_RECOMMENDER_RPS, DELETE_CAMPAIGN, STOP_RECOMMENDER)
-NOTIFICATIONS = (CAMPAIGN_TPS_UPDATED, RECOMMENDER_RPS_UPDATED, CAMPAIGN_DELETED, RECOMMENDER_STOPPED)
+NOTIFICATIONS = (CAMPAIGN_TPS_UPDATED, RECOMMENDER_RPS_UPDATED, CAMPAIGN_DELETED, RECOMMENDER_STOPPED,
+                 DRY_RUN_DECISION, ACTION_WITHHELD)
 
 MAX_ENTRIES_PER_CALL = 10  # PutEvents limit
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import clients
 from .config import METRIC_NAMESPACE
 from .discovery import Resource
+from .log import get_logger
+
+log = get_logger("metrics")
 
 PERSONALIZE_NAMESPACE = "AWS/Personalize"
 WINDOW_SECONDS = 300
@@ -45,61 +50,138 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+class MetricRead:
+    """What one batched read returned: complete series, and the resources whose data is unknown.
+
+    ``sums[arn]`` is ``[(timestamp, value), ...]`` oldest first, for resources whose every query
+    came back ``Complete`` (after following ``NextToken``) without a message; periods without
+    any datapoint are absent (Personalize publishes nothing for an idle resource, so in a
+    complete result a gap is zero requests). ``unknown[arn]`` says why a resource's data is not
+    known: a result that ended ``PartialData``, ``InternalError`` or ``Forbidden``, carried a
+    message, was missing from the response, or a call that failed after its retries. Unknown is
+    never zero: callers publish nothing and decide nothing for those resources.
+    """
+
+    def __init__(self) -> None:
+        self.sums: Dict[str, List[Tuple[dt.datetime, float]]] = {}
+        self.unknown: Dict[str, str] = {}
+        self.calls = 0
+
+    def complete(self, arn: str) -> bool:
+        return arn in self.sums and arn not in self.unknown
+
+    def total(self, arn: str) -> Optional[float]:
+        """All requests of a complete resource over the read, None when unknown."""
+        if not self.complete(arn):
+            return None
+        return sum(v for _, v in self.sums[arn])
+
+
+def _mark_unknown(read: MetricRead, arn: str, why: str) -> None:
+    if arn not in read.unknown:
+        read.unknown[arn] = why
+    read.sums.pop(arn, None)
+
+
+def _problems(result: Mapping[str, Any]) -> List[str]:
+    """The messages CloudWatch attached to one result ("Code: Value")."""
+    return [f"{m.get('Code', '?')}: {str(m.get('Value', ''))[:200]}" for m in result.get("Messages") or []]
+
+
 def request_sums(
-    region: str, resources: Sequence[Resource], start: dt.datetime, end: dt.datetime, period: int
-) -> Dict[str, List[Tuple[dt.datetime, float]]]:
+    region: str, resources: Sequence[Resource], start: dt.datetime, end: dt.datetime, period: int,
+    purpose: str = "requests",
+) -> MetricRead:
     """Sum of requests per ``period`` for each resource between start and end.
 
-    Returns ``{arn: [(timestamp, sum), ...]}`` oldest first; periods without any datapoint
-    (Personalize publishes nothing for idle resources) are absent.
+    Several resources may share an ARN (a campaign read on both request metrics): their series
+    are added, and the ARN is unknown when any of its queries is. Every result's
+    ``StatusCode`` and ``Messages`` are checked after the pages are followed; the response's own
+    ``Messages`` make its whole batch unknown. A failed call (after botocore's retries) makes its
+    batch unknown and the other batches are still read.
     """
+    read = MetricRead()
     if not resources:
-        return {}
+        return read
     points_per_query = max(1, int((end - start).total_seconds()) // period)
     per_call = max(1, min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points_per_query))
     cw = clients.client("cloudwatch", region)
-    out: Dict[str, List[Tuple[dt.datetime, float]]] = {r.arn: [] for r in resources}
+    raw: Dict[str, List[Tuple[dt.datetime, float]]] = {r.arn: [] for r in resources}
     for batch in chunks(resources, per_call):
-        ids = {f"r{i}": r.arn for i, r in enumerate(batch)}
-        queries = [
-            {
-                "Id": qid,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": PERSONALIZE_NAMESPACE,
-                        "MetricName": r.metric_name,
-                        "Dimensions": [{"Name": r.dimension, "Value": r.arn}],
-                    },
-                    "Period": period,
-                    "Stat": "Sum",
-                },
-                "ReturnData": True,
-            }
-            for qid, r in zip(ids, batch)
-        ]
+        queries = {f"r{i}": r for i, r in enumerate(batch)}
         kwargs: Dict[str, Any] = {
-            "MetricDataQueries": queries,
+            "MetricDataQueries": [
+                {
+                    "Id": qid,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": PERSONALIZE_NAMESPACE,
+                            "MetricName": r.metric_name,
+                            "Dimensions": [{"Name": r.dimension, "Value": r.arn}],
+                        },
+                        "Period": period,
+                        "Stat": "Sum",
+                    },
+                    "ReturnData": True,
+                }
+                for qid, r in queries.items()
+            ],
             "StartTime": start,
             "EndTime": end,
             "ScanBy": "TimestampAscending",
         }
-        while True:
-            response = cw.get_metric_data(**kwargs)
-            for result in response.get("MetricDataResults", []):
-                arn = ids.get(result["Id"])
-                if arn is None:
-                    continue
-                out[arn].extend(zip(result.get("Timestamps", []), result.get("Values", [])))
-            token = response.get("NextToken")
-            if not token:
-                break
-            kwargs["NextToken"] = token
-    for arn in out:
+        status: Dict[str, str] = {}  # query id -> status of its last result
+        problems: Dict[str, List[str]] = {}
+        values: Dict[str, List[Tuple[dt.datetime, float]]] = {qid: [] for qid in queries}
+        batch_problem = ""
+        try:
+            while True:
+                response = cw.get_metric_data(**kwargs)
+                read.calls += 1
+                for message in response.get("Messages") or []:
+                    batch_problem = batch_problem or f"response message {message.get('Code')}: {message.get('Value')}"
+                for result in response.get("MetricDataResults", []):
+                    qid = result.get("Id")
+                    if qid not in queries:
+                        continue
+                    code = str(result.get("StatusCode", "missing"))
+                    # A failure on any page stays a failure; otherwise the last page's status counts.
+                    if status.get(qid) not in ("InternalError", "Forbidden") or code in ("InternalError", "Forbidden"):
+                        status[qid] = code
+                    problems.setdefault(qid, []).extend(_problems(result))
+                    values[qid].extend(zip(result.get("Timestamps", []), result.get("Values", [])))
+                token = response.get("NextToken")
+                if not token:
+                    break
+                kwargs["NextToken"] = token
+        except (ClientError, BotoCoreError) as exc:
+            batch_problem = f"GetMetricData failed after retries: {type(exc).__name__}: {exc}"
+        for qid, r in queries.items():
+            found = status.get(qid)
+            why = ""
+            if batch_problem:
+                why = batch_problem
+            elif found is None:
+                why = "no result returned for the query"
+            elif found != "Complete":
+                why = f"status {found}" + (" (no further page)" if found == "PartialData" else "")
+            elif problems.get(qid):
+                why = "result messages: " + "; ".join(problems[qid][:3])
+            if why:
+                _mark_unknown(read, r.arn, f"query {qid} ({r.metric_name}): {why}")
+                log.warning("metric data unknown", extra={
+                    "arn": r.arn, "region": region, "query": qid, "metric": r.metric_name, "purpose": purpose,
+                    "status": found or "missing", "reason": why[:500]})
+            elif r.arn not in read.unknown:
+                raw[r.arn].extend(values[qid])
+    for arn, points in raw.items():
+        if arn in read.unknown:
+            continue
         merged: Dict[dt.datetime, float] = {}
-        for ts, value in out[arn]:
+        for ts, value in points:
             merged[ts] = merged.get(ts, 0.0) + float(value)
-        out[arn] = sorted(merged.items())
-    return out
+        read.sums[arn] = sorted(merged.items())
+    return read
 
 
 def utilization(average_rate: float, min_capacity: int) -> float:
@@ -110,17 +192,21 @@ def utilization(average_rate: float, min_capacity: int) -> float:
 
 
 def resource_datums(
-    resource: Resource, requests: float, timestamp: dt.datetime, include_derived: bool = True
+    resource: Resource, requests: Optional[float], timestamp: dt.datetime, include_derived: bool = True
 ) -> List[Dict[str, Any]]:
-    """The seed's per-resource metrics for one window of ``requests`` requests."""
+    """The seed's per-resource metrics for one window of ``requests`` requests.
+
+    ``requests`` None (the read was incomplete) publishes the minimum only: the rate and the
+    utilization are missing points for that window, never a false 0.
+    """
     min_name, avg_name, util_name = METRIC_NAMES[resource.kind]
-    average = requests / WINDOW_SECONDS
     dims = [{"Name": resource.dimension, "Value": resource.arn}]
     datums = [
         {"MetricName": min_name, "Dimensions": dims, "Timestamp": timestamp,
          "Value": float(resource.min_capacity), "Unit": "Count/Second"},
     ]
-    if include_derived:
+    if include_derived and requests is not None:
+        average = requests / WINDOW_SECONDS
         datums += [
             {"MetricName": avg_name, "Dimensions": dims, "Timestamp": timestamp,
              "Value": average, "Unit": "Count/Second"},

@@ -2,23 +2,27 @@
 
 Each function describes its kind in a :class:`Retirement` (how to describe, which statuses
 mean "already retiring", the capacity field, the API that retires it, the words it uses); the
-safety sequence is one: parse and scope-check the command, refuse unless retiring is switched
-on, describe, leave alone anything not ACTIVE or with an update in progress, protected by the
-tag, or not idle as of the command's time (``actions.idle_check``); then dry-run notice, or
-retire, delete the resource's alarms, notify and ask for a dashboard rebuild. A repeated
-command finds the resource gone or retiring and only makes sure its alarms are gone. Nothing
-after the retiring call raises, so an asynchronous retry never retires twice.
+safety sequence is one: parse and scope-check the command (and where it came from: see
+``actions.commands_in``), refuse unless retiring is switched on, wait until the data of the
+command's moment has settled (a command given earlier than ``commands.DATA_SETTLE`` after its
+moment goes back to the function's own queue until then), describe, leave alone anything not
+ACTIVE or with an update in progress, protected by the tag, or not idle as of the command's
+moment (``actions.idle_check``); withhold, log and announce when a read it needs was
+incomplete; then dry-run notice, or retire, delete the resource's alarms, notify and ask for a
+dashboard rebuild. A repeated command finds the resource gone or retiring and only makes sure
+its alarms are gone. Nothing after the retiring call raises, so a retry never retires twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from . import actions, events, savings, timeutil
+from . import actions, commands, events, savings, timeutil
 from .config import Settings
 from .log import get_logger
 
@@ -45,18 +49,33 @@ class Retirement:
 
 def handle(spec: Retirement, settings: Settings, event: Any, context: Any = None,
            wall: Optional[dt.datetime] = None) -> Dict[str, Any]:
-    """Retire the idle resource a command names, only when every condition holds."""
-    log = get_logger(spec.function)
+    """Retire the idle resource each command names, only when every condition holds."""
     wall = wall or timeutil.utcnow()
+    deliveries = actions.commands_in(settings, spec.function, event)
+    return actions.one_or_batch([_retire(spec, settings, d, context, wall) for d in deliveries])
+
+
+def _retire(spec: Retirement, settings: Settings, delivery: actions.Delivery, context: Any,
+            wall: dt.datetime) -> Dict[str, Any]:
+    log = get_logger(spec.function)
     try:
-        command = actions.parse_command(settings, event, context, {spec.command_type: spec.kind}, needs_min=False,
+        command = actions.parse_command(settings, delivery, context, {spec.command_type: spec.kind}, needs_min=False,
                                         wall=wall)
     except actions.Rejected as exc:
-        return actions.rejected(spec.function, event, exc.reason)
+        return actions.rejected(spec.function, delivery, exc.reason)
     if not settings.auto_delete_or_stop_idle_resources:
-        return actions.rejected(spec.function, event,
+        return actions.rejected(spec.function, delivery,
                                 f"auto_delete_or_stop_idle_resources is off: idle {spec.kind}s are not {spec.verb}")
     arn, region, name = command.arn.arn, command.arn.region, command.arn.name
+    ready = command.as_of + commands.DATA_SETTLE
+    if wall < ready:
+        # The requests of the last minutes before the command's moment may not have reached
+        # CloudWatch yet: re-check once they have (raises if the queue refuses; nothing changed).
+        delay = math.ceil((ready - wall).total_seconds())
+        commands.defer(settings, spec.function, command.payload(), delay)
+        log.info("command deferred until its data has settled",
+                 extra={"arn": arn, "as_of": command.as_of.isoformat(), "until": ready.isoformat()})
+        return {"status": "deferred", "arn": arn, "until": ready.isoformat()}
     client = actions.personalize(region)
     try:
         found = spec.describe(client, arn)
@@ -72,9 +91,11 @@ def handle(spec: Retirement, settings: Settings, event: Any, context: Any = None
         return actions.skipped(command, f"status {status}, latest update {update_status}: left alone")
     if actions.is_protected(settings, arn, region):
         return actions.skipped(command, f"protected by tag {settings.protection_tag_key}")
-    idle, why = actions.idle_check(settings, command, name, actions.as_utc(found.get("creationDateTime")),
-                                   actions.as_utc(found.get("lastUpdatedDateTime")), wall)
-    if not idle:
+    state, why = actions.idle_check(settings, command, name, actions.as_utc(found.get("creationDateTime")),
+                                    actions.as_utc(found.get("lastUpdatedDateTime")), wall)
+    if state == actions.UNKNOWN:
+        return actions.withheld(spec.function, settings, command, spec.command_type, name, why)
+    if state != actions.IDLE:
         return actions.skipped(command, f"not idle: {why}")
 
     minimum = spec.capacity(found)

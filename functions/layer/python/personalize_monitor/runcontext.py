@@ -2,15 +2,17 @@
 
 The monitor measures every region first, publishes the metrics, then runs its steps (alarm
 reconciliation, hourly cost checks, dashboard trigger) with this context. Steps add the
-events they want published to ``events``; the monitor puts them on the bus in batches.
+events they want published to ``events`` (the monitor puts them on the bus in batches) and the
+commands for the action functions to ``commands`` (sent to their command queues).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+from .commands import Command
 from .config import Settings
 from .discovery import Resource
 from .events import Event
@@ -21,9 +23,10 @@ class Measurement:
     """One resource's last 5-minute window."""
 
     resource: Resource
-    requests: float
-    average: float  # requests per second over the window
-    utilization: float  # percent of the provisioned minimum
+    # None when the window's read was incomplete (unknown is never published as 0).
+    requests: Optional[float]
+    average: Optional[float]  # requests per second over the window
+    utilization: Optional[float]  # percent of the provisioned minimum
 
 
 @dataclass
@@ -35,8 +38,13 @@ class RunContext:
     # Regions whose discovery failed this run: steps must not treat their resources as gone.
     failed_regions: List[str] = field(default_factory=list)
     events: List[Event] = field(default_factory=list)
+    # Commands for the action functions (sent to their command queues after the steps).
+    commands: List[Command] = field(default_factory=list)
     # Cold start of this container (no state from earlier runs).
     cold_start: bool = False
+    # Resources whose request data this run could not read completely (ARN -> why): no cost
+    # decision is made for them in this run.
+    unknown: Dict[str, str] = field(default_factory=dict)
 
     @property
     def resources(self) -> List[Resource]:

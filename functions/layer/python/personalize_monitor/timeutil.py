@@ -40,3 +40,15 @@ def age_hours(then: dt.datetime, now: dt.datetime) -> float:
     if then.tzinfo is None:
         then = then.replace(tzinfo=dt.timezone.utc)
     return (now - then).total_seconds() / 3600.0
+
+
+def floor_hour(t: dt.datetime) -> dt.datetime:
+    """The start of the UTC hour ``t`` falls in."""
+    epoch = int(t.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % 3600, dt.timezone.utc)
+
+
+def ceil_hour(t: dt.datetime) -> dt.datetime:
+    """``t`` if it is a whole hour, else the start of the next one."""
+    floored = floor_hour(t)
+    return floored if floored == t else floored + dt.timedelta(hours=1)
