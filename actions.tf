@@ -46,12 +46,11 @@ locals {
   }
 
   # One command queue per action function, "<function name>-commands" (SQS allows 80 characters;
-  # the name variable keeps function names at most 64).
+  # the name variable keeps function names at most 64). The functions find it by this name
+  # (personalize_monitor.commands.queue_name), so the 4 KB environments need not carry its URL.
   action_function_names = { for role in keys(local.command_pattern) : role => "${var.name}-${replace(role, "_", "-")}" }
   command_queue_names   = { for role, fn in local.action_function_names : role => "${fn}-commands" }
   command_queue_arns    = { for role, q in local.command_queue_names : role => "arn:${local.partition}:sqs:${local.home_region}:${local.account_id}:${q}" }
-  # The URL form SQS gives its queues, known at plan time (for the environment size check).
-  planned_command_queue_urls = { for role, q in local.command_queue_names : role => "https://sqs.${local.home_region}.amazonaws.com/${local.account_id}/${q}" }
 
   # Who may send commands: the monitor, the principals the user names, and the retiring functions
   # themselves (an idle retirement given before its data has settled goes back to its own queue).
@@ -85,7 +84,7 @@ data "aws_iam_policy_document" "monitor_actions" {
 
   statement {
     sid       = "CostChecksSendCommands"
-    actions   = ["sqs:SendMessage"]
+    actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
     resources = values(local.command_queue_arns)
   }
 
@@ -168,7 +167,7 @@ data "aws_iam_policy_document" "command_queue" {
     for_each = contains(local.deferring_roles, each.key) ? [each.value] : []
     content {
       sid       = "DeferOwnCommands"
-      actions   = ["sqs:SendMessage"]
+      actions   = ["sqs:GetQueueUrl", "sqs:SendMessage"]
       resources = [statement.value]
     }
   }

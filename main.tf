@@ -48,7 +48,6 @@ locals {
     PM_ALARM_WRITES_PER_SECOND            = tostring(var.alarm_writes_per_second)
     PM_PUBLISH_DERIVED_METRICS            = tostring(var.publish_derived_metrics)
     PM_DASHBOARD_NAME                     = var.create_dashboard ? local.dashboard_name : ""
-    PM_COMMAND_QUEUES                     = jsonencode({ for role, q in aws_sqs_queue.commands : role => q.id })
     PM_ACCEPT_DEFAULT_BUS_COMMANDS        = tostring(var.accept_default_bus_commands)
   }
 

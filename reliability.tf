@@ -147,14 +147,13 @@ resource "aws_sqs_queue_policy" "dead_letters" {
 # (the JSON of all variables together). The per-variable limits (variables.tf) keep ordinary
 # settings well inside it; this check catches what they cannot see together (long ARNs, many
 # tags, 20 regions, scheduled_capacity), at plan time rather than halfway through an apply.
-# The topic ARN and queue URLs are only known after apply; their constructed forms have the same length.
+# The topic ARN is only known after apply; its constructed form has the same length.
 ################################################################################
 
 locals {
   planned_topic_arn = local.create_topic ? "arn:${local.partition}:sns:${local.home_region}:${local.account_id}:${local.topic_name}" : var.sns_topic_arn
   planned_values = {
     PM_NOTIFICATION_TOPIC_ARN = local.planned_topic_arn
-    PM_COMMAND_QUEUES         = jsonencode(local.planned_command_queue_urls)
   }
   planned_environments = {
     monitor = merge(local.common_environment, local.monitor_actions_environment, local.planned_values)

@@ -64,7 +64,8 @@ def sent_commands(aws: LocalAWS, s: Settings, at: dt.datetime | None = None) -> 
     aws.set_clock(later.timestamp())
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     try:
-        for role, url in s.command_queues.items():
+        for role in ("update_tps", "delete_campaign", "stop_recommender"):
+            url = sqs.get_queue_url(QueueName=commands.queue_name(s, role))["QueueUrl"]
             while True:
                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
                 if not got.get("Messages"):
@@ -90,7 +91,8 @@ def queued(s: Settings, role: str, payload: Any, sent: dt.datetime | None = None
         "messageId": "m1", "receiptHandle": "r1", "body": body, "md5OfBody": "-", "messageAttributes": {},
         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(when.timestamp() * 1000)),
                        "SenderId": "AROAEXAMPLE:monitor", "ApproximateFirstReceiveTimestamp": "0"},
-        "eventSource": "aws:sqs", "eventSourceARN": queue_arn or commands.queue_arn(s, role), "awsRegion": HOME,
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn or commands.queue_arn(s, role, ACCOUNT),
+        "awsRegion": HOME,
     }]}
 
 
@@ -136,28 +138,6 @@ class Tap:
 
     def of(self, detail_type: str) -> list[dict[str, Any]]:
         return [e for e in self.events() if e["detail-type"] == detail_type]
-
-
-class TopicTap:
-    """An SQS queue subscribed to an SNS topic (raw delivery): the text every subscriber got."""
-
-    def __init__(self, aws: LocalAWS, topic_arn: str, region: str = HOME) -> None:
-        self.sqs = aws.client("sqs", region)
-        name = "topic-tap-" + topic_arn.rsplit(":", 1)[1][:60]
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        aws.client("sns", region).subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
-                                            Attributes={"RawMessageDelivery": "true"})
-        self.seen: list[str] = []
-
-    def messages(self) -> list[str]:
-        while True:
-            got = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
-            if not got:
-                return self.seen
-            for m in got:
-                self.seen.append(m["Body"])
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
 
 
 def hourly_traffic(aws: LocalAWS, resource: Seeded, hours: Mapping[dt.datetime, float]) -> None:

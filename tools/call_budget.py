@@ -11,7 +11,9 @@ For a region r with C_r monitored campaigns and R_r recommenders (N = sum of bot
                                                               Terraform-owned alarms), only in a
                                                               run whose container's listing is an hour
                                                               old or when the wanted alarms changed
-    PutEvents:     ceil(events / 10)                          only when a run decides something
+    SendMessageBatch / PutEvents: ceil(messages / 10)         only when a run decides something: the
+                                                              commands to each action function's queue,
+                                                              and the dashboard rebuild request on the bus
 
 Describes happen only for new or changed campaigns; alarm writes only for missing or changed
 alarms; neither occurs in a steady state.
@@ -40,5 +42,5 @@ def steady_state_budget(per_region: Mapping[str, Tuple[int, int]], events: int =
     total += math.ceil((3 * n + 2) / 1000)
     if listing:
         total += math.ceil((2 * n + MODULE_ALARMS) / 100)
-    total += math.ceil(events / 10)
+    total += math.ceil(events / 10)  # (per destination; the unit test's runs decide nothing)
     return total

@@ -4,14 +4,17 @@
 2. stages and `terraform apply`s examples/cost-optimization against it (both cost switches on,
    12-hour idle threshold, two regions, one notification topic);
 3. creates a fleet in two regions: campaigns of both metric kinds and recommenders, busy,
-   over-provisioned, going idle, and one protected by its tag; with 14 days of hourly request
+   over-provisioned, going idle, and one protected by its tag; with 15 days of hourly request
    history and a day of 5-minute traffic;
 4. runs the deployed monitor package (the zip Terraform built plus its layer, with the
-   environment Terraform gave it) every 5 minutes of that day; what the deployed EventBridge
-   rules deliver to Lambda targets runs the deployed action and dashboard functions;
+   environment Terraform gave it) every 5 minutes of that day, at that simulated time; the
+   commands it sends to the deployed command queues, and what the deployed EventBridge rules
+   deliver, run the deployed action and dashboard functions. For four hours of the day the
+   local AWS answers every metric query about one busy campaign with InternalError;
 5. prints and writes to demo-output/: per resource, the utilization published for the last
    window next to the figure computed from the generated traffic; the actions taken and when;
-   the notifications that reached the SNS topic; the alarms; a PNG of the dashboard;
+   the notifications that reached the SNS topic; what happened to the campaign whose reads
+   failed (left alone, and why); the alarms; a PNG of the dashboard;
 6. destroys everything (the teardown removes the alarms the functions created) and stops.
 """
 
@@ -31,6 +34,7 @@ from tools.fleet import ECOMMERCE_RECIPE, Fleet, Seeded
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction, EventRouter
 from tools.localaws.staging import stage_tree
+from tools.localaws.taps import TopicTap
 from tools.render_dashboard import render_pages
 
 HOME = "us-east-1"
@@ -40,6 +44,9 @@ TERRAFORM = str(ROOT / ".tools/bin/terraform")
 IDLE_HOURS = 12
 HOUR = dt.timedelta(hours=1)
 FIVE = dt.timedelta(minutes=5)
+# The busy campaign whose metric reads fail (InternalError) from FAULT_FROM to FAULT_UNTIL into the day.
+FAULTY = "home-feed"
+FAULT_FROM, FAULT_UNTIL = 6 * HOUR, 10 * HOUR
 
 
 def say(message: str) -> None:
@@ -89,6 +96,8 @@ def seed(aws: LocalAWS, day_start: dt.datetime, day_end: dt.datetime) -> Tuple[F
     traffic.add(fleet.campaign(HOME, us, "product-recs", min_tps=10, created_hours_ago=age), 3.0, 4.0)
     # Well used (personalized ranking, measured on GetPersonalizedRanking): left as it is.
     traffic.add(fleet.campaign(HOME, us, "search-rerank", min_tps=2, ranking=True, created_hours_ago=age), 4.0, 5.0)
+    # Busy and right-sized; its metric reads fail for four hours of the day (see FAULTY).
+    traffic.add(fleet.campaign(HOME, us, FAULTY, min_tps=3, created_hours_ago=age), 3.0, 4.0)
     # Over-provisioned recommender: 5 RPS minimum for 1.5-2 RPS.
     traffic.add(fleet.recommender(HOME, us, "for-you", min_rps=5, recipe=ECOMMERCE_RECIPE,
                                   created_hours_ago=age), 1.5, 2.0)
@@ -101,10 +110,11 @@ def seed(aws: LocalAWS, day_start: dt.datetime, day_end: dt.datetime) -> Tuple[F
     # Idle for days but protected by its tag: alarmed, never changed.
     protected = fleet.campaign(HOME, us, "holiday-special", min_tps=4, created_hours_ago=age,
                                tags={"PersonalizeMonitor:Protect": "seasonal"})
-    # 14 days of hourly history before the day (the low watermark), then 5-minute traffic.
+    # 15 days of hourly history before the day (the 14-day low watermark is read from whole hours,
+    # so its first hour must lie in the history too), then 5-minute traffic.
     for seeded in fleet.resources:
         data: List[Dict[str, Any]] = []
-        hour = day_start - 14 * 24 * HOUR
+        hour = day_start - 15 * 24 * HOUR
         while hour < day_start:
             value = sum(traffic.requests(seeded.arn, hour + k * FIVE) for k in range(12))
             if value:
@@ -185,29 +195,80 @@ def metrics_section(aws: LocalAWS, fleet: Fleet, traffic: Traffic, window: dt.da
 
 
 def actions_section(history: List[Dict[str, Any]], day_start: dt.datetime) -> List[str]:
-    lines = ["2. Actions the deployed functions took (commands from the monitor, through the deployed rules):"]
+    lines = ["2. Actions the deployed functions took (commands from the monitor, through the deployed command",
+             "   queues; a retirement is re-checked 15 minutes after its decision, once its data has settled):"]
     for item in history:
-        if item["function"].endswith("-dashboard"):
+        body = command_body(item)
+        if body is None:
             continue
         result = item["result"] or {}
         status = result.get("status", "error" if item["error"] else "?")
-        event = item["event"]
-        detail = event.get("detail", {}) if isinstance(event, dict) else {}
-        at = event.get("time", "?") if isinstance(event, dict) else "?"
-        name = str(detail.get("ARN", "?")).rsplit("/", 1)[-1]
-        change = ""
-        if "NewMinTPS" in detail:
-            change = f" {detail.get('CurrentMinTPS', '?')} -> {detail['NewMinTPS']}"
+        at = str(body.get("DecidedAt", "?"))
+        name = str(body.get("ARN", "?")).rsplit("/", 1)[-1]
+        change = f" {body.get('CurrentMinTPS', '?')} -> {body['NewMinTPS']}" if "NewMinTPS" in body else ""
         saving = result.get("estimated_monthly_savings", result.get("EstimatedMonthlySavings"))
         extra = f", estimated saving USD {saving:,.2f}/month" if isinstance(saving, (int, float)) else ""
+        if status in ("skipped", "withheld", "rejected"):
+            extra += f" ({result.get('reason', '')})"
         offset = ""
         try:
             hours = (dt.datetime.fromisoformat(at.replace("Z", "+00:00")) - day_start).total_seconds() / 3600
             offset = f"(day +{hours:4.1f} h)"
         except (ValueError, AttributeError):
             pass
-        lines.append(f"   {at} {offset} {event.get('detail-type', '?')}: {name}{change} -> {status}{extra}")
+        role = item["function"].rsplit("-", 2)
+        lines.append(f"   {at} {offset} {'-'.join(role[1:])}: {name}{change} -> {status}{extra}")
     return lines
+
+
+def command_body(item: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The command a delivery from a command queue carried (None for other deliveries)."""
+    event = item["event"]
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        body: Dict[str, Any] = json.loads(event["Records"][0]["body"])
+        return body
+    return None
+
+
+def unknown_section(aws: LocalAWS, faulty: Seeded, runs: List[Dict[str, Any]], history: List[Dict[str, Any]],
+                    day_start: dt.datetime) -> Tuple[List[str], bool]:
+    """What happened to the campaign whose reads failed: no false 0, no decision, no change."""
+    start, end = day_start + FAULT_FROM, day_start + FAULT_UNTIL
+    unknown_runs = [r for r in runs if faulty.arn in r.get("unknown", {})]
+    why = unknown_runs[0]["unknown"][faulty.arn] if unknown_runs else "-"
+    cw = aws.client("cloudwatch", HOME)
+
+    def points(name: str, since: dt.datetime, until: dt.datetime) -> int:
+        got = cw.get_metric_data(MetricDataQueries=[{"Id": "m", "MetricStat": {
+            "Metric": {"Namespace": "PersonalizeMonitor", "MetricName": name,
+                       "Dimensions": [{"Name": faulty.dimension, "Value": faulty.arn}]},
+            "Period": 300, "Stat": "SampleCount"}}], StartTime=since, EndTime=until)
+        return len(got["MetricDataResults"][0]["Values"])
+
+    # The windows read by the runs during the fault (each run reads the window before it).
+    fault_windows = (start - FIVE, end - FIVE)
+    during = {name: points(name, *fault_windows) for name in ("minProvisionedTPS", "averageTPS", "campaignUtilization")}
+    after = points("averageTPS", end, day_start + 24 * HOUR)
+    commands = [command_body(i) for i in history if (command_body(i) or {}).get("ARN") == faulty.arn]
+    state = aws.client("personalize").describe_campaign(campaignArn=faulty.arn)["campaign"]
+    errors = sorted({r["errors"] for r in unknown_runs})
+    ok = (bool(unknown_runs) and during["averageTPS"] == 0 and during["campaignUtilization"] == 0
+          and during["minProvisionedTPS"] == len(unknown_runs) and not commands and state["status"] == "ACTIVE"
+          and int(state["minProvisionedTPS"]) == faulty.min_capacity and after > 0)
+    lines = [
+        f"5. Unknown is not zero: every metric read about {faulty.name} (busy, {faulty.min_capacity} TPS minimum)",
+        f"   failed from day +{FAULT_FROM / HOUR:g} h to +{FAULT_UNTIL / HOUR:g} h "
+        "(the local AWS answered InternalError).",
+        f"   - {len(unknown_runs)} monitor runs could not read it: \"{why}\"; each counted in monitorErrors "
+        f"({', '.join(str(e) for e in errors)} per run);",
+        f"   - published for those windows: minProvisionedTPS {during['minProvisionedTPS']} points, averageTPS "
+        f"{during['averageTPS']}, campaignUtilization {during['campaignUtilization']} (missing, never a false 0);",
+        f"   - commands for it all day: {len(commands)}; now {state['status']} with minProvisionedTPS "
+        f"{state['minProvisionedTPS']}: left alone, while the idle resources above were still retired;",
+        f"   - after the fault its rate was published again ({after} averageTPS points).",
+        "   As expected." if ok else "   NOT AS EXPECTED.",
+    ]
+    return lines, ok
 
 
 def main() -> int:
@@ -232,43 +293,53 @@ def main() -> int:
         day_end = dt.datetime.fromtimestamp(epoch - epoch % 300, dt.timezone.utc)
         day_start = day_end - 24 * HOUR
         fleet, traffic, protected = seed(aws, day_start, day_end)
-        say(f"seeded {len(fleet.resources)} resources in 2 regions: 14 days of hourly history and a day of "
+        say(f"seeded {len(fleet.resources)} resources in 2 regions: 15 days of hourly history and a day of "
             "5-minute traffic")
 
         layers = {outputs["layer_arn"]: example / outputs["package_paths"]["layer"]}
         functions = {role: DeployedFunction.load(aws, name, example / outputs["package_paths"][role], layers, HOME)
                      for role, name in outputs["function_names"].items()}
         router = EventRouter(aws, functions)
-        say("running the deployed monitor every 5 minutes of the simulated day (288 runs)")
+        topic = TopicTap(aws, outputs["notification_topic_arn"])
+        faulty = next(r for r in fleet.resources if r.name == FAULTY)
+        say("running the deployed monitor every 5 minutes of the simulated day (288 runs); "
+            f"{FAULTY}'s metric reads fail from +{FAULT_FROM / HOUR:g} h to +{FAULT_UNTIL / HOUR:g} h")
         last_run: Dict[str, Any] = {}
+        runs: List[Dict[str, Any]] = []
         try:
-            monitor = router.container(functions["monitor"])
             run_at = day_start + FIVE + dt.timedelta(seconds=20)
             while run_at <= day_end + dt.timedelta(seconds=20):
-                aws.personalize.set_clock(run_at.timestamp())
-                outcome = monitor.invoke(scheduled_event(run_at))
+                failing = day_start + FAULT_FROM <= run_at < day_start + FAULT_UNTIL
+                aws.set_metric_faults([{"match": faulty.arn, "kind": "InternalError"}] if failing else [])
+                router.set_clock(run_at.timestamp())
+                outcome = router.invoke(functions["monitor"], scheduled_event(run_at))
                 if outcome.error:
                     raise SystemExit(f"monitor failed at {run_at}:\n{outcome.error}")
                 last_run = outcome.result
+                runs.append(outcome.result)
                 for item in router.run_until_idle():
                     if item["error"]:
                         raise SystemExit(f"{item['function']} failed:\n{item['error']}")
+                topic.messages()
                 run_at += FIVE
         finally:
-            aws.personalize.set_clock(None)
+            aws.set_metric_faults([])
+            router.set_clock(None)
             router.close()
 
         lines, ok = metrics_section(aws, fleet, traffic, day_end - FIVE, last_run)
         lines += ["", *actions_section(router.history, day_start)]
-        lines += ["", "3. Notifications that reached the SNS topic (EventBridge -> topic, via the deployed rule):"]
-        for delivery in aws.sns_deliveries():
-            lines.append(f"   {delivery['message']}")
+        lines += ["", "3. Notifications the topic's subscribers received (written by the deployed functions):"]
+        for message in topic.messages():
+            lines.append(f"   {message}")
         tags = aws.client("personalize").list_tags_for_resource(resourceArn=protected.arn)["tags"]
         still = aws.client("personalize").describe_campaign(campaignArn=protected.arn)["campaign"]
         lines += ["", f"4. Protected resource {protected.name} (tags {tags}): status {still['status']}, "
                       f"minProvisionedTPS {still['minProvisionedTPS']} - left alone although idle."]
+        unknown_lines, unknown_ok = unknown_section(aws, faulty, runs, router.history, day_start)
+        lines += ["", *unknown_lines]
         alarms = aws.client("cloudwatch", HOME).describe_alarms(AlarmNamePrefix="PersonalizeMonitor-")["MetricAlarms"]
-        lines += ["", f"5. Alarms in {HOME} ({len(alarms)}; moto stores alarms but does not evaluate them, so "
+        lines += ["", f"6. Alarms in {HOME} ({len(alarms)}; moto stores alarms but does not evaluate them, so "
                       "their state stays as created):"]
         for alarm in sorted(alarms, key=lambda a: a["AlarmName"]):
             lines.append(f"   {alarm['AlarmName']:<62} {alarm['StateValue']:<17} "
@@ -285,6 +356,8 @@ def main() -> int:
             say("dashboard preview drawn from the local CloudWatch data: " + ", ".join(str(p) for p in pngs))
         if not ok:
             raise SystemExit("published metrics do not match the generated traffic")
+        if not unknown_ok:
+            raise SystemExit(f"{FAULTY}, whose reads failed, was not handled as unknown (see section 5)")
     finally:
         if applied:
             say("terraform destroy (the teardown also removes the alarms the functions created)")

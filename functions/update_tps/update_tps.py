@@ -57,9 +57,8 @@ def _describe(command: actions.Command) -> Optional[Dict[str, Any]]:
 
 def handle(settings: Settings, event: Any, context: Any = None, wall: Optional[dt.datetime] = None) -> Dict[str, Any]:
     wall = wall or timeutil.utcnow()
-    return actions.one_or_batch([
-        _update(settings, delivery, context, wall) for delivery in actions.commands_in(settings, "update_tps", event)
-    ])
+    deliveries = actions.commands_in(settings, "update_tps", event, context)
+    return actions.one_or_batch([_update(settings, d, context, wall) for d in deliveries])
 
 
 def _update(settings: Settings, delivery: actions.Delivery, context: Any, wall: dt.datetime) -> Dict[str, Any]:

@@ -37,11 +37,12 @@ from personalize_monitor.config import Settings
 
 from tests import tfutil
 from tests.conftest import staged
-from tests.costaction_helpers import ACCOUNT, HOME, TopicTap, hourly_traffic
+from tests.costaction_helpers import ACCOUNT, HOME, hourly_traffic
 from tests.simulation import deployed_functions, name_in_slot, scheduled_event, state
 from tools.fleet import VOD_RECIPE, Fleet
 from tools.localaws import LocalAWS
 from tools.localaws.lambda_runner import EventRouter
+from tools.localaws.taps import TopicTap
 
 CONFIG = "tests/terraform/cost_actions"
 NAME = "CostE2E"

@@ -117,15 +117,14 @@ def test_dashboard_lifecycle(aws: LocalAWS, tmp_path: Path) -> None:
                                                         "removed": 0}
             router.run_until_idle()
 
-            # Delete the idle campaign through the action flow.
-            aws.client("events", HOME).put_events(Entries=[{
-                "Source": "personalize.monitor", "DetailType": "DeletePersonalizeCampaign",
-                "Detail": json.dumps({"ARN": idle.arn, "Reason": "idle (e2e)"}), "Resources": [idle.arn],
-            }])
+            # Delete the idle campaign through the action function (a direct invocation, decided
+            # longer ago than the settle time); its rebuild request reaches the deployed rule.
+            decided = (now - dt.timedelta(minutes=20)).isoformat()
+            delete = router.invoke(deployed["delete_campaign"],
+                                   {"ARN": idle.arn, "Reason": "idle (e2e)", "DecidedAt": decided})
+            assert delete.error is None and delete.result["status"] == "deleted", (delete.error, delete.result)
             delivered = router.run_until_idle()
             by_function = {d["function"]: d for d in delivered}
-            delete = by_function[outputs["function_names"]["delete_campaign"]]
-            assert delete["error"] is None, delete["error"]
             rebuild = by_function[outputs["function_names"]["dashboard"]]
             assert rebuild["error"] is None, rebuild["error"]
             assert rebuild["event"]["detail-type"] == "BuildPersonalizeMonitorDashboard"

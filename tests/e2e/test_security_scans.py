@@ -30,7 +30,7 @@ from tools.localaws import ROOT, LocalAWS
 CHECKOV_PYTHON = ROOT / ".tools/checkov/bin/python"
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "main.tf").exists())
 # Resources whose ARNs appear in the module's policies and are unknown until created.
-PREREQUISITE_TYPES = {"aws_sns_topic", "aws_cloudwatch_event_rule", "aws_sqs_queue", "aws_kms_key"}
+PREREQUISITE_TYPES = {"aws_sns_topic", "aws_cloudwatch_event_rule", "aws_sqs_queue", "aws_kms_key", "aws_iam_role"}
 # Examples whose provider assumes a per-workspace role (covered by tests/e2e/test_multi_account.py).
 WORKSPACE_EXAMPLES = {"multi-account-workspaces"}
 MIN_JUSTIFICATION = 20

@@ -3,7 +3,8 @@
 * ``Recorder`` captures every AWS API call the layer's clients make (service, operation and the
   parameters as given) through a botocore hook on the session personalize_monitor.clients uses.
 * ``authorizations`` turns one call into what IAM authorizes: the action (``service:Operation``,
-  plus ``cloudwatch:TagResource`` for a PutMetricAlarm that tags), the resource ARNs and the
+  plus ``cloudwatch:TagResource`` for a PutMetricAlarm that tags; ``sqs:SendMessage`` for
+  SendMessageBatch), the resource ARNs (a queue's from its URL, a topic's) and the
   condition keys the module's policies use (``cloudwatch:namespace``, ``cloudwatch:AlarmActions``,
   ``events:source``, ``events:detail-type``; PutEvents is authorized per entry).
 * ``denied`` lists the authorizations no Allow statement grants (action pattern, resource pattern
@@ -48,8 +49,12 @@ class Call:
 class Recorder:
     calls: list[Call] = field(default_factory=list)
 
-    def session(self) -> boto3.session.Session:
-        session = boto3.session.Session()
+    def session(self, credentials: dict[str, str] | None = None) -> boto3.session.Session:
+        """A session whose clients record their calls; with ``credentials`` (an STS answer's
+        Credentials) it calls as that principal, as Lambda runs a function as its role."""
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"]) if credentials else boto3.session.Session()
         session.events.register("provide-client-params", self._record)
         return session
 
@@ -83,6 +88,11 @@ class Deployment:
 
     def dashboard(self, name: str) -> str:
         return f"arn:{self.partition}:cloudwatch::{self.account}:dashboard/{name}"
+
+    def queue(self, url: str) -> str:
+        """A queue's ARN from its URL (``.../<account>/<name>``, AWS's or the local AWS's)."""
+        account, name = url.rstrip("/").split("/")[-2:]
+        return f"arn:{self.partition}:sqs:{self.region}:{account}:{name}"
 
     def bus(self, name: str) -> str:
         if name.startswith("arn:"):
@@ -126,6 +136,14 @@ def authorizations(call: Call, where: Deployment) -> list[Authorization]:
             return [auth(where.dashboard(p["DashboardName"]))]
         if op == "DeleteDashboards":
             return [auth(where.dashboard(n)) for n in p["DashboardNames"]]
+    if svc == "sqs" and op == "GetQueueUrl":
+        account = p.get("QueueOwnerAWSAccountId", where.account)
+        return [auth(f"arn:{where.partition}:sqs:{where.region}:{account}:{p['QueueName']}")]
+    if svc == "sqs" and op in ("SendMessage", "SendMessageBatch"):
+        # SendMessageBatch is authorized as sqs:SendMessage.
+        return [Authorization("sqs:SendMessage", where.queue(p["QueueUrl"]), (), label)]
+    if svc == "sns" and op == "Publish":
+        return [auth(p["TopicArn"])]
     if svc == "events" and op == "PutEvents":
         return [
             Authorization(action, where.bus(e.get("EventBusName", "default")),

@@ -59,13 +59,9 @@ class Context:
     invoked_function_arn = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:RelE2E-action"
 
 
-QUEUES: dict[str, str] = {}  # the command queues of the current test (decide() creates them)
-
-
 def settings() -> Settings:
     return Settings(name="RelE2E", home_region=HOME, regions=(HOME,), auto_delete_or_stop_idle_resources=True,
-                    idle_threshold_hours=6, auto_create_idle_alarms=False, auto_create_utilization_alarms=False,
-                    command_queues=dict(QUEUES))
+                    idle_threshold_hours=6, auto_create_idle_alarms=False, auto_create_utilization_alarms=False)
 
 
 def in_slot_0(kind: str, base: str) -> str:
@@ -95,8 +91,7 @@ def decide(aws: LocalAWS) -> Decided:
     start = costchecks.floor_hour(DECIDED_AT) - dt.timedelta(hours=72)
     hourly_traffic(aws, over, {start + dt.timedelta(hours=h): 2 * 3600 for h in range(72)})
     tap = Tap(aws, detail_types=COMMANDS + NOTICES)
-    QUEUES.clear()
-    QUEUES.update(command_queues(aws, "RelE2E"))
+    command_queues(aws, "RelE2E")
     summary = load_function("monitor").run(settings(), DECIDED_AT)
     assert summary["errors"] == 0, summary["steps"]
     sent = sent_commands(aws, settings())
@@ -121,7 +116,8 @@ ROLE_OF = {"delete_campaign": delete_campaign, "stop_recommender": stop_recommen
 
 
 def act(command: dict[str, Any]) -> dict[str, Any]:
-    role = next(r for r, url in QUEUES.items() if command["Records"][0]["eventSourceARN"].endswith(url.rsplit("/")[-1]))
+    queue = command["Records"][0]["eventSourceARN"]
+    role = next(r for r in ROLE_OF if queue.endswith(f"-{r.replace('_', '-')}-commands"))
     module: ModuleType = ROLE_OF[role]
     result: dict[str, Any] = module.handle(settings(), command, Context())
     return result

@@ -2,7 +2,9 @@
 
 Terraform applies tests/terraform/reliability. The wiring is read back from the local AWS (queue
 encryption, retention and policy, each function's async retries and on-failure destination,
-each rule target's retry policy and dead-letter queue, the alarm). Then a delete command fails:
+each rule target's retry policy and dead-letter queue, each command queue's redrive policy, the
+alarm). A queued delete command whose function fails three times is moved to the dead-letter
+queue by SQS, and its replay deletes the campaign once. Then a default-bus delete command fails:
 the deployed delete-campaign package runs with Personalize unusable, Lambda's retries are
 played with the deployed settings (tools.localaws.dead_letters) and the on-failure record lands
 in the deployed queue; EventBridge also gives up on a second delivery of the same command.
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from personalize_monitor import events
 
 from tests.costaction_helpers import Tap, envelope
@@ -27,7 +30,7 @@ from tests.reliability.deployment import ACCOUNT, HOME, NAME, applied, functions
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 from tools.localaws.dead_letters import invoke_async, undeliverable
-from tools.localaws.lambda_runner import LambdaContainer
+from tools.localaws.lambda_runner import EventRouter, LambdaContainer
 
 replay_script = script("replay_dead_letters")
 
@@ -73,7 +76,8 @@ def assert_wiring(aws: LocalAWS, outputs: dict[str, Any]) -> None:
         assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
         document = iam.get_role_policy(RoleName=names[role], PolicyName=names[role])["PolicyDocument"]
         policy = document if isinstance(document, dict) else json.loads(document)
-        sends = [s for s in policy["Statement"] if "sqs:SendMessage" in as_set(s["Action"])]
+        sends = [s for s in policy["Statement"] if "sqs:SendMessage" in as_set(s["Action"])
+                 and s.get("Sid") != "DeferOwnCommands"]  # (a retiring function's own command queue)
         assert [as_set(s["Resource"]) for s in sends] == [{queue_arn}]
         rule_names = [r["Name"] for r in bus.list_rules(NamePrefix=f"{names[role]}-")["Rules"]]
         assert rule_names
@@ -81,6 +85,13 @@ def assert_wiring(aws: LocalAWS, outputs: dict[str, Any]) -> None:
             (target,) = bus.list_targets_by_rule(Rule=rule)["Targets"]
             assert target["DeadLetterConfig"] == {"Arn": queue_arn}
             assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    # A command that failed three times goes from its command queue to the dead-letter queue.
+    sqs = aws.client("sqs", HOME)
+    for role in ("update_tps", "delete_campaign", "stop_recommender"):
+        command_queue = sqs.get_queue_url(QueueName=f"{names[role]}-commands")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=command_queue, AttributeNames=["All"])["Attributes"]
+        assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": queue_arn, "maxReceiveCount": 3}
+        assert attributes["VisibilityTimeout"] == str(6 * 60)
     # The monitor is not wired: a failed run is superseded by the next one.
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_function_event_invoke_config(FunctionName=names["monitor"])
@@ -104,8 +115,9 @@ def test_dead_lettered_delete_command_replayed_completes_exactly_once(aws: Local
         fleet = Fleet(aws)
         group = fleet.dataset_group(HOME, "retail")
         idle = fleet.campaign(HOME, group, "idle-shop", min_tps=3, created_hours_ago=72)
+        # Decided longer ago than the settle time: the function goes straight to Personalize.
         command = envelope(events.DELETE_CAMPAIGN, {"ARN": idle.arn, "Reason": "idle for 6 hours"},
-                           time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
+                           time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20))
 
         # -- the failure: Personalize unusable for the whole retry window -----------------------------
         broken = functions(outputs, aws, extra_env={"AWS_ENDPOINT_URL_PERSONALIZE": "personalize is down"})
@@ -152,14 +164,22 @@ def test_dead_lettered_delete_command_replayed_completes_exactly_once(aws: Local
             assert by_hand.error is None and by_hand.result["status"] == "skipped", by_hand.result
 
             # -- what is never replayed, or only on request -----------------------------------------
+            # (Only the functions' roles and the module's rules may send to the queue - its policy denies
+            # everyone else, the account root included - so these arrive as one of those roles.)
+            env = deployed["delete_campaign"].environment
+            as_role = aws.client("sqs", HOME, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                 aws_session_token=env["AWS_SESSION_TOKEN"])
+            with pytest.raises(ClientError):
+                sqs.send_message(QueueUrl=url, MessageBody="forged by the root user")
             other = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:someone-elses-function"
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(command), MessageAttributes={
+            as_role.send_message(QueueUrl=url, MessageBody=json.dumps(command), MessageAttributes={
                 "TARGET_ARN": {"DataType": "String", "StringValue": other}})
             foreign = {"requestContext": {"functionArn": f"arn:aws:lambda:{HOME}:210987654321:function:"
                                                          f"{names['delete_campaign']}:$LATEST"},
                        "requestPayload": command}
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(foreign))
-            sqs.send_message(QueueUrl=url, MessageBody="not json")
+            as_role.send_message(QueueUrl=url, MessageBody=json.dumps(foreign))
+            as_role.send_message(QueueUrl=url, MessageBody="not json")
             bad = envelope(events.DELETE_CAMPAIGN, {"ARN": idle.arn.replace(ACCOUNT, "210987654321")})
             undeliverable(aws, f"{names['delete_campaign']}-command", bad)
             dry = replay_script.replay(sqs, invoke, url, NAME, dry_run=True)
@@ -187,6 +207,56 @@ def test_dead_lettered_delete_command_replayed_completes_exactly_once(aws: Local
         finally:
             for container in containers.values():
                 container.stop()
+
+
+@pytest.mark.e2e
+def test_a_queued_command_that_keeps_failing_is_dead_lettered_and_replayed_once(aws: LocalAWS,
+                                                                               tmp_path: Path) -> None:
+    with applied(tmp_path) as outputs:
+        url, names = outputs["dead_letter_queue_url"], outputs["function_names"]
+        fleet = Fleet(aws)
+        idle = fleet.campaign(HOME, fleet.dataset_group(HOME, "retail"), "idle-queued", min_tps=2,
+                              created_hours_ago=72)
+        decided = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)
+        payload = {"ARN": idle.arn, "Reason": "idle for 6 hours", "DecidedAt": decided.isoformat()}
+        # The monitor's role sends it (the queue's policy admits no one else here).
+        monitor_role = aws.client("lambda", HOME).get_function_configuration(FunctionName=names["monitor"])["Role"]
+        creds = aws.client("sts").assume_role(RoleArn=monitor_role, RoleSessionName="monitor")["Credentials"]
+        as_monitor = aws.client("sqs", HOME, aws_access_key_id=creds["AccessKeyId"],
+                                aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+        command_queue = as_monitor.get_queue_url(QueueName=f"{names['delete_campaign']}-commands")["QueueUrl"]
+        as_monitor.send_message(QueueUrl=command_queue, MessageBody=json.dumps(payload))
+
+        # Personalize unusable: each delivery fails before any change, and the message comes back
+        # after the visibility timeout; after the third receive SQS moves it to the dead-letter queue.
+        broken = functions(outputs, aws, extra_env={"AWS_ENDPOINT_URL_PERSONALIZE": "personalize is down"})
+        router = EventRouter(aws, {"delete_campaign": broken["delete_campaign"]})
+        start = dt.datetime.now(dt.timezone.utc)
+        attempts = []
+        try:
+            for k in range(4):
+                router.set_clock((start + dt.timedelta(seconds=k * 361)).timestamp())
+                attempts += router.poll_queues()
+            assert len(attempts) == 3 and all(a["error"] for a in attempts)
+            assert aws.personalize.call_count("DeleteCampaign") == 0
+            assert queue_messages(aws, url) == 1
+
+            deployed = functions(outputs, aws)
+            tap = Tap(aws)
+            with deployed["delete_campaign"].container() as container:
+                def invoke(function_arn: str, event: Any) -> tuple[str | None, Any]:
+                    assert function_arn == deployed["delete_campaign"].arn
+                    outcome = container.invoke(event)
+                    return outcome.error, outcome.result
+
+                report = replay_script.replay(aws.client("sqs", HOME), invoke, url, NAME)
+        finally:
+            router.close()
+            aws.set_clock(None)
+        assert [(o.action, o.result["status"]) for o in report.outcomes] == [("replayed", "deleted")]
+        assert "routed by its content" in report.outcomes[0].detail
+        assert aws.personalize.call_count("DeleteCampaign") == 1 and len(tap.of(events.CAMPAIGN_DELETED)) == 1
+        assert queue_messages(aws, url) == 0
 
 
 def test_replay_command_line_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -441,11 +441,10 @@ def examples(slow: bool) -> int:
 @pytest.fixture()
 def fleet_arns(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A small fleet (old and idle, old and busy, young) and the handlers' settings."""
-    queues = command_queues(aws, NAME)
+    command_queues(aws, NAME)
     for key, value in {"PM_NAME": NAME, "PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES": "true",
                        "PM_IDLE_THRESHOLD_HOURS": str(IDLE_HOURS), "PM_DASHBOARD_NAME": f"{NAME}-Dashboard",
-                       "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_COMMAND_QUEUES": json.dumps(queues),
-                       "PM_ACCEPT_DEFAULT_BUS_COMMANDS": "true"}.items():
+                       "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ACCEPT_DEFAULT_BUS_COMMANDS": "true"}.items():
         monkeypatch.setenv(key, value)
     fleet = Fleet(aws)
     group = fleet.dataset_group(HOME, "fuzz")

@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from personalize_monitor import clients, costchecks, events, warmstate
 
-from tests.costaction_helpers import envelope, hourly_traffic
+from tests.costaction_helpers import hourly_traffic
 from tests.reliability import iam_model
 from tests.reliability.conftest import load_function
 from tests.reliability.deployment import ACCOUNT, HOME, NAME, applied
@@ -47,13 +47,22 @@ SERVICE_USED = {
     "logs:PutLogEvents": "Lambda writes the function's logs to its log group",
     "sqs:SendMessage": "Lambda sends the on-failure record to the dead-letter queue (reliability.tf)",
 }
+QUEUE_POLLING = {
+    "sqs:ReceiveMessage": "Lambda's event source mapping polls the function's command queue with its role",
+    "sqs:DeleteMessage": "the event source mapping deletes a message the function handled",
+    "sqs:GetQueueAttributes": "the event source mapping reads the queue's attributes",
+}
 JUSTIFIED = {
     "monitor": {"logs:CreateLogStream", "logs:PutLogEvents"},
-    **{role: set(SERVICE_USED) for role in ("update_tps", "delete_campaign", "stop_recommender", "dashboard")},
+    "dashboard": set(SERVICE_USED),
+    # The retiring functions also call SendMessage themselves (a deferred command to their own queue).
+    "update_tps": set(SERVICE_USED) | set(QUEUE_POLLING),
+    "delete_campaign": {"logs:CreateLogStream", "logs:PutLogEvents"} | set(QUEUE_POLLING),
+    "stop_recommender": {"logs:CreateLogStream", "logs:PutLogEvents"} | set(QUEUE_POLLING),
 }
 WHERE = iam_model.Deployment("aws", HOME, ACCOUNT)
-_wall = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=12)
-RUN_AT = costchecks.floor_hour(_wall) + dt.timedelta(minutes=1)  # slot 0, never in the future
+_wall = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)
+RUN_AT = costchecks.floor_hour(_wall) + dt.timedelta(minutes=1)  # slot 0, past the settle time
 
 
 class Context:
@@ -99,13 +108,16 @@ class Driver:
     @contextmanager
     def recording(self, role: str, **env: str) -> Iterator[iam_model.Recorder]:
         name = self.outputs["function_names"][role]
-        variables = self.lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        config = self.lam.get_function_configuration(FunctionName=name)
+        variables = config["Environment"]["Variables"]
+        # As Lambda does: the function calls AWS with its role's credentials (queue policies see it).
+        credentials = self.aws.client("sts").assume_role(RoleArn=config["Role"], RoleSessionName=name)["Credentials"]
         with self.monkeypatch.context() as m:
             for key, value in {**variables, **env}.items():
                 m.setenv(key, value)
             recorder = iam_model.Recorder()
             warmstate.forget()  # a cold start: no describe, history, tag or dashboard cache
-            clients._session = recorder.session()  # the layer's clients come from this session now
+            clients._session = recorder.session(credentials)  # the layer's clients come from this session now
             self.aws.reset_calls()
             self.aws.personalize.reset_calls()
             try:
@@ -120,6 +132,13 @@ class Driver:
         for record in self.aws.personalize.calls():
             counted[f"personalize:{record.operation}"] += record.count
         assert counted == recorder.counts(), (counted, recorder.counts())
+
+
+def queued(role: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A message of the role's deployed command queue, as its event source mapping delivers it."""
+    queue = f"arn:aws:sqs:{HOME}:{ACCOUNT}:{NAME}-{role.replace('_', '-')}-commands"
+    return {"Records": [{"eventSource": "aws:sqs", "eventSourceARN": queue, "body": json.dumps(payload),
+                         "attributes": {"SentTimestamp": str(int(RUN_AT.timestamp() * 1000))}}]}
 
 
 def drive(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, outputs: dict[str, Any]) -> dict[str, list[iam_model.Call]]:
@@ -161,19 +180,25 @@ def drive(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, outputs: dict[str, Any
     update_tps, delete_campaign, stop_recommender = (load_function(r) for r in
                                                      ("update_tps", "delete_campaign", "stop_recommender"))
     with driver.recording("update_tps") as rec:
-        assert update_tps.lambda_handler(envelope(events.UPDATE_CAMPAIGN_TPS, {
-            "ARN": over.arn, "NewMinTPS": 7, "CurrentMinTPS": 10, "Reason": "lp"}), Context(names["update_tps"])
-        )["status"] == "updated"
+        assert update_tps.lambda_handler(queued("update_tps", {
+            "ARN": over.arn, "NewMinTPS": 7, "CurrentMinTPS": 10, "Reason": "lp", "AutomaticStepDown": True,
+            "DecidedAt": RUN_AT.isoformat()}), Context(names["update_tps"]))["status"] == "updated"
         assert update_tps.lambda_handler({"ARN": over_rec.arn, "NewMinTPS": 6, "Reason": "lp"},
                                          Context(names["update_tps"]))["status"] == "updated"
     calls["update_tps"] = rec.calls
+    settled = (RUN_AT - dt.timedelta(minutes=1)).isoformat()  # RUN_AT is more than the settle time ago
     with driver.recording("delete_campaign") as rec:
-        result = delete_campaign.lambda_handler(envelope(events.DELETE_CAMPAIGN, {"ARN": idle.arn}),
+        early = delete_campaign.lambda_handler({"ARN": idle.arn}, Context(names["delete_campaign"]))
+        assert early["status"] == "deferred", early  # sent back to its own queue until its data settles
+        result = delete_campaign.lambda_handler(queued("delete_campaign", {"ARN": idle.arn, "DecidedAt": settled}),
                                                 Context(names["delete_campaign"]))
         assert result["status"] == "deleted" and len(result["alarms"]["deleted"]) == 2, result
     calls["delete_campaign"] = rec.calls
     with driver.recording("stop_recommender") as rec:
-        result = stop_recommender.lambda_handler(envelope(events.STOP_RECOMMENDER, {"ARN": idle_rec.arn}),
+        early = stop_recommender.lambda_handler({"ARN": idle_rec.arn}, Context(names["stop_recommender"]))
+        assert early["status"] == "deferred", early
+        result = stop_recommender.lambda_handler(queued("stop_recommender", {"ARN": idle_rec.arn,
+                                                                              "DecidedAt": settled}),
                                                  Context(names["stop_recommender"]))
         assert result["status"] == "stopped" and len(result["alarms"]["deleted"]) == 2, result
     calls["stop_recommender"] = rec.calls

@@ -87,8 +87,7 @@ def test_functions_in_a_china_region(aws: LocalAWS, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AWS_REGION", CN)
     monkeypatch.setenv("PM_NAME", "PmChina")
     monkeypatch.setenv("PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES", "true")
-    queues = command_queues(aws, "PmChina", CN)
-    monkeypatch.setenv("PM_COMMAND_QUEUES", json.dumps(queues))
+    command_queues(aws, "PmChina", CN)
     summary = load_function("monitor").lambda_handler({}, None)
     assert summary["errors"] == 0 and {r["arn"] for r in summary["resources"]} == {campaign.arn, recommender.arn}
     alarms = aws.client("cloudwatch", CN).describe_alarms(AlarmNamePrefix="PmChina-")["MetricAlarms"]
@@ -97,8 +96,7 @@ def test_functions_in_a_china_region(aws: LocalAWS, monkeypatch: pytest.MonkeyPa
     class Context:
         invoked_function_arn = f"arn:aws-cn:lambda:{CN}:{ACCOUNT}:function:PmChina-update-tps"
 
-    settings = Settings(name="PmChina", home_region=CN, auto_delete_or_stop_idle_resources=True,
-                        command_queues=queues)
+    settings = Settings(name="PmChina", home_region=CN, auto_delete_or_stop_idle_resources=True)
     update_tps = handler("update_tps")
     command = queued(settings, "update_tps", {"ARN": campaign.arn, "NewMinTPS": 7})
     assert command["Records"][0]["eventSourceARN"].startswith(f"arn:aws-cn:sqs:{CN}:{ACCOUNT}:PmChina-update-tps-")

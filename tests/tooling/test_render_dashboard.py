@@ -59,8 +59,9 @@ def seed_history(aws: LocalAWS, now: dt.datetime, hours: int = 3) -> tuple[Setti
             base, swing = shapes[i]
             fleet.traffic(seeded, {w: int(base + swing * math.sin(k / 6 + i)) for k, w in enumerate(windows)})
             fleet.latency(seeded, {w: 40 + 15 * i + 10 * math.cos(k / 5) for k, w in enumerate(windows)})
+    command_queues(aws)
     settings = Settings(home_region=HOME, regions=(HOME, "eu-west-1"), dashboard_name="Amazon-Personalize-Monitor",
-                        describe_rate_per_second=100, command_queues=command_queues(aws))
+                        describe_rate_per_second=100)
     monitor = load("functions/monitor/monitor.py", "monitor_for_render")
     for window in windows:
         summary = monitor.run(settings, window + dt.timedelta(minutes=5, seconds=10))

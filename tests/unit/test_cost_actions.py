@@ -148,7 +148,8 @@ def test_delete_and_stop_refuse_when_the_switch_is_off(aws: LocalAWS, fleet: Fle
 # -- update_tps -------------------------------------------------------------------------------------
 def test_step_down_updates_notifies_and_repeats_harmlessly(aws: LocalAWS, fleet: Fleet, group: str) -> None:
     tap = Tap(aws)
-    s = settings(command_queues=command_queues(aws))
+    command_queues(aws)
+    s = settings()
     campaign = fleet.campaign(HOME, group, "shop", min_tps=10, created_hours_ago=100)
     command = queued(s, "update_tps",
                      {"ARN": campaign.arn, "NewMinTPS": 7, "CurrentMinTPS": 10, "Reason": "over-provisioned"})

@@ -189,6 +189,15 @@ class LocalAWS:
         self._post(f"{self.moto_url}/_localaws/clock", {"epoch": epoch})
         self.personalize.set_clock(epoch)
 
+    def service_send(self, queue_arn: str, body: str, service: str, source_arn: str,
+                     attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a message as an AWS service would on behalf of ``source_arn`` (e.g. EventBridge for a
+        rule): the queue's policy decides, as in AWS. Returns {"sent": bool, ...}."""
+        result: dict[str, Any] = self._post(f"{self.moto_url}/_localaws/service-send", {
+            "queue_arn": queue_arn, "body": body, "service": service, "source_arn": source_arn,
+            "attributes": attributes or {}})
+        return result
+
     def denied_deliveries(self) -> list[dict[str, Any]]:
         """EventBridge -> Lambda deliveries the function's policy refused."""
         result: list[dict[str, Any]] = self._request("GET", f"{self.moto_url}/_localaws/denied-deliveries")

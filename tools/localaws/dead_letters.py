@@ -6,9 +6,11 @@ EventBridge's delivery retries. These helpers do what the services do with those
 
 * ``invoke_async``: invoke a deployed function the way Lambda handles an asynchronous event
   (the first attempt plus ``MaximumRetryAttempts``), and when every attempt failed send the
-  on-failure record to the ``DestinationConfig.OnFailure`` destination read from Lambda;
+  on-failure record to the ``DestinationConfig.OnFailure`` destination read from Lambda, with the
+  function's role (as Lambda does, so the queue's policy applies to that role);
 * ``undeliverable``: what EventBridge sends to a rule target's ``DeadLetterConfig`` queue when it
-  gives up delivering an event (the event as the body, the rule/target/error as attributes).
+  gives up delivering an event (the event as the body, the rule/target/error as attributes), as
+  the service for that rule (the queue's policy must let events.amazonaws.com in for it).
 
 Test tooling only.
 """
@@ -76,7 +78,11 @@ def invoke_async(aws: LocalAWS, container: LambdaContainer, event: Any, region: 
     destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
     if destination:
         record = on_failure_record(function.arn, event, outcome.attempts[-1], len(outcome.attempts))
-        aws.client("sqs", region).send_message(QueueUrl=queue_url(aws, destination), MessageBody=json.dumps(record))
+        env = function.environment
+        as_role = aws.client("sqs", region, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                             aws_session_token=env.get("AWS_SESSION_TOKEN"))
+        as_role.send_message(QueueUrl=queue_url(aws, destination), MessageBody=json.dumps(record))
         outcome.dead_lettered_to = destination
     return outcome
 
@@ -93,16 +99,14 @@ def undeliverable(aws: LocalAWS, rule: str, event: Any, error_code: str = "Lambd
     def text(value: str) -> Dict[str, str]:
         return {"DataType": "String", "StringValue": value}
 
-    aws.client("sqs", region).send_message(
-        QueueUrl=queue_url(aws, queue_arn),
-        MessageBody=json.dumps(event),
-        MessageAttributes={
-            "RULE_ARN": text(rule_arn),
-            "TARGET_ARN": text(target["Arn"]),
-            "ERROR_CODE": text(error_code),
-            "ERROR_MESSAGE": text("Rate exceeded."),
-            "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
-            "RETRY_ATTEMPTS": text(str(retries)),
-        },
-    )
+    sent = aws.service_send(queue_arn, json.dumps(event), "events.amazonaws.com", rule_arn, attributes={
+        "RULE_ARN": text(rule_arn),
+        "TARGET_ARN": text(target["Arn"]),
+        "ERROR_CODE": text(error_code),
+        "ERROR_MESSAGE": text("Rate exceeded."),
+        "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
+        "RETRY_ATTEMPTS": text(str(retries)),
+    })
+    if not sent["sent"]:
+        raise PermissionError(f"the queue's policy refuses EventBridge for {rule_arn}: {sent['reason']}")
     return queue_arn

@@ -153,6 +153,8 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
         if path == "/_localaws/metric-faults" and method == "POST":
             STATE.metric_faults = [dict(f) for f in body.get("faults") or []]
             return _json_response(start_response, {"faults": STATE.metric_faults})
+        if path == "/_localaws/service-send" and method == "POST":
+            return _json_response(start_response, service_send(body))
         if path == "/_localaws/clock" and method == "POST":
             epoch = body.get("epoch")
             STATE.clock_offset = 0.0 if epoch is None else float(epoch) - time.time()
@@ -574,6 +576,46 @@ def patch_sqs_event_sources() -> None:
     lambda_models.LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
 
 
+def patch_sqs_redrive_policy_format() -> None:
+    """RedrivePolicy as SQS returns it: compact JSON (moto adds spaces, which the aws provider 3.39
+    reads as a change of the queue's redrive_policy on every plan)."""
+    from moto.sqs.models import Queue
+
+    original = Queue.attributes
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = original.fget(self)  # type: ignore[attr-defined]
+        if result.get("RedrivePolicy"):
+            result["RedrivePolicy"] = json.dumps(json.loads(result["RedrivePolicy"]), separators=(",", ":"))
+        return result
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+
+
+def service_send(request: dict[str, Any]) -> dict[str, Any]:
+    """A message an AWS service sends to a queue on a resource's behalf (EventBridge's target
+    dead letter): allowed only if the queue's policy lets that service in for that source ARN."""
+    from moto.sqs.models import sqs_backends
+    from moto.utilities.arns import parse_arn
+
+    from tools.localaws import policy
+
+    arn = parse_arn(request["queue_arn"])
+    backend = sqs_backends[arn.account][arn.region]
+    queue = backend.get_queue(arn.resource_id)
+    source = str(request["source_arn"])
+    caller = policy.Caller(account=arn.account, service=str(request["service"]))
+    context = {"aws:SourceArn": source, "aws:SourceAccount": source.split(":")[4]}
+    allowed, why = policy.decide(queue.policy, policy.Request("sqs:SendMessage", queue.queue_arn, caller, context),
+                                 arn.account)
+    if not allowed or "allowed by statement" not in why:
+        return {"sent": False, "reason": why}
+    # Message attributes as SendMessage takes them ({"DataType", "StringValue"}).
+    attributes = dict(request.get("attributes") or {})
+    message = backend.send_message(arn.resource_id, request["body"], message_attributes=attributes)
+    return {"sent": True, "message_id": message.id}
+
+
 def caller_of(access_key: str) -> Any:
     """The principal an access key belongs to: an assumed role, an IAM user, or the account root."""
     from moto.iam.models import get_account_id_from, iam_backends
@@ -657,6 +699,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     patch_sqs_clock()
     patch_sqs_event_sources()
     patch_sqs_policies()
+    patch_sqs_redrive_policy_format()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
     moto_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)

@@ -69,6 +69,8 @@ module "personalize_monitor" {
   scheduled_capacity                 = var.scheduled_capacity
   tags                               = var.tags
   auto_delete_or_stop_idle_resources = true
+  # The seed's default-bus commands on as well: their rules' retries and dead letters are under test.
+  accept_default_bus_commands = true
 }
 
 output "function_names" {

@@ -115,12 +115,12 @@ def _sqs_records(event: Any) -> Optional[List[Any]]:
     return None
 
 
-def commands_in(settings: Settings, role: str, event: Any) -> List[Delivery]:
+def commands_in(settings: Settings, role: str, event: Any, context: Any = None) -> List[Delivery]:
     """The commands an invocation carries (see the module docstring)."""
     records = _sqs_records(event)
     if records is None:
         return [Delivery(event, DIRECT)]
-    own_queue = commands.queue_arn(settings, role)
+    own_queue = commands.queue_arn(settings, role, account_of(context))
     out: List[Delivery] = []
     for record in records:
         source = record.get("eventSourceARN")

@@ -2,7 +2,9 @@
 
 The monitor sends its decisions as the seed's command payloads (``{"ARN", "NewMinTPS",
 "Reason", ...}`` / ``{"ARN", "Reason", ...}`` plus ``DecidedAt``) to the command queue of the
-function that carries them out (``<name>-<role>-commands``, actions.tf). Each queue's policy lets
+function that carries them out (``<name>-<role with dashes>-commands`` in the deployment's account
+and region, actions.tf; its URL is looked up once per warm container with GetQueueUrl, so the
+functions' environments - limited to 4 KB - need not carry it). Each queue's policy lets
 only the monitor's role, the function's own role and the principals in ``command_principals``
 send, and denies everyone else, so a command nobody trusted sent never reaches a function; a
 Lambda event source mapping delivers the messages. Command events on the default bus are not
@@ -26,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
-from urllib.parse import urlparse
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from botocore.exceptions import ClientError
 
 from . import arns, clients
 from .config import COMMAND_ROLES, Settings
@@ -54,16 +57,34 @@ class Command:
     delay_seconds: int = 0
 
 
-def queue_arn(settings: Settings, role: str) -> Optional[str]:
-    """The ARN of a function's command queue, from its URL (``.../<account>/<queue name>``)."""
-    url = settings.command_queues.get(role)
-    if not url:
-        return None
-    parts = [p for p in urlparse(url).path.split("/") if p]
-    if len(parts) < 2 or not parts[-2].isdigit():
+def queue_name(settings: Settings, role: str) -> str:
+    """The command queue of an action function, as actions.tf names it."""
+    return f"{settings.name}-{role.replace('_', '-')}-commands"
+
+
+def queue_arn(settings: Settings, role: str, account: Optional[str]) -> Optional[str]:
+    """The ARN of a function's command queue in ``account`` (None when the account is unknown)."""
+    if not account:
         return None
     partition = arns.partition_of_region(settings.home_region)
-    return f"arn:{partition}:sqs:{settings.home_region}:{parts[-2]}:{parts[-1]}"
+    return f"arn:{partition}:sqs:{settings.home_region}:{account}:{queue_name(settings, role)}"
+
+
+_URLS: Dict[Tuple[str, str], str] = {}
+
+
+def queue_url(settings: Settings, role: str) -> str:
+    """The command queue's URL (GetQueueUrl once per warm container)."""
+    key = (settings.home_region, queue_name(settings, role))
+    if key not in _URLS:
+        sqs = clients.client("sqs", settings.home_region)
+        _URLS[key] = str(sqs.get_queue_url(QueueName=key[1])["QueueUrl"])
+    return _URLS[key]
+
+
+def forget() -> None:
+    """Drop the queue URLs a warm container remembered."""
+    _URLS.clear()
 
 
 def send(settings: Settings, commands: Sequence[Command]) -> int:
@@ -77,9 +98,10 @@ def send(settings: Settings, commands: Sequence[Command]) -> int:
     failed: List[Dict[str, Any]] = []
     sqs = clients.client("sqs", settings.home_region)
     for role, group in sorted(by_role.items()):
-        url = settings.command_queues.get(role)
-        if not url:
-            failed += [{"role": role, "arn": c.payload.get("ARN"), "error": "no command queue configured"}
+        try:
+            url = queue_url(settings, role)
+        except ClientError as exc:
+            failed += [{"role": role, "arn": c.payload.get("ARN"), "error": f"command queue not found: {exc}"}
                        for c in group]
             continue
         for start in range(0, len(group), MAX_ENTRIES_PER_CALL):

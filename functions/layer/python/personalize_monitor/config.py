@@ -88,19 +88,6 @@ def _scheduled_arns(env: Mapping[str, str]) -> Tuple[str, ...]:
 COMMAND_ROLES = ("update_tps", "delete_campaign", "stop_recommender")
 
 
-def _command_queues(env: Mapping[str, str]) -> Dict[str, str]:
-    raw = env.get("PM_COMMAND_QUEUES") or "{}"
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ConfigError("PM_COMMAND_QUEUES must be a JSON object of queue URLs by role") from None
-    if not isinstance(value, dict) or not all(
-        k in COMMAND_ROLES and isinstance(v, str) and v.startswith(("https://", "http://")) for k, v in value.items()
-    ):
-        raise ConfigError(f"PM_COMMAND_QUEUES must map roles {list(COMMAND_ROLES)} to queue URLs")
-    return dict(value)
-
-
 @dataclass(frozen=True)
 class Settings:
     name: str = DEFAULT_NAME
@@ -129,9 +116,6 @@ class Settings:
     alarm_writes_per_second: float = 3.0
     tags: Dict[str, str] = field(default_factory=dict)
     dashboard_name: str = ""  # empty: no dashboard
-    # Command queue URL of each action function by role (commands.ROLES); the monitor sends its
-    # decisions there, and each function checks its messages came from its own queue.
-    command_queues: Dict[str, str] = field(default_factory=dict)
     # The seed's behaviour, opt-in: act on command events from the default bus (this account only).
     accept_default_bus_commands: bool = False
 
@@ -206,6 +190,5 @@ class Settings:
             alarm_writes_per_second=_number(env, "PM_ALARM_WRITES_PER_SECOND", 3, 0.5, 100),
             tags=tags,
             dashboard_name=env.get("PM_DASHBOARD_NAME", ""),
-            command_queues=_command_queues(env),
             accept_default_bus_commands=_bool(env, "PM_ACCEPT_DEFAULT_BUS_COMMANDS", False),
         )

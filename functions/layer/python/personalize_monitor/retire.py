@@ -51,7 +51,7 @@ def handle(spec: Retirement, settings: Settings, event: Any, context: Any = None
            wall: Optional[dt.datetime] = None) -> Dict[str, Any]:
     """Retire the idle resource each command names, only when every condition holds."""
     wall = wall or timeutil.utcnow()
-    deliveries = actions.commands_in(settings, spec.function, event)
+    deliveries = actions.commands_in(settings, spec.function, event, context)
     return actions.one_or_batch([_retire(spec, settings, d, context, wall) for d in deliveries])
 
 
