@@ -72,13 +72,13 @@ variable "regions" {
 ################################################################################
 
 variable "lambda_runtime" {
-  description = "Python runtime of every function and of the shared layer."
+  description = "Python runtime of every function and of the shared layer: python3.11 or python3.12. These are the Python runtimes that Lambda still lets you create functions with (its runtime deprecation table, https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, checked 2026-12-02: python3.10 and older are past or at their block-create date) and that the AWS provider floor 5.32.0 accepts (python3.13 and newer need later provider releases)."
   type        = string
   default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3\\.[0-9]+$", var.lambda_runtime))
-    error_message = "The lambda_runtime must be a Lambda Python runtime identifier such as python3.12 (the AWS provider 3.x accepts up to python3.8)."
+    condition     = contains(["python3.11", "python3.12"], var.lambda_runtime)
+    error_message = "The lambda_runtime must be python3.11 or python3.12: Lambda no longer lets you create functions with python3.10 or older (checked 2026-12-02), and the AWS provider floor of this module (5.32.0) rejects python3.13 and newer."
   }
 }
 

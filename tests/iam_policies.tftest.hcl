@@ -12,10 +12,6 @@ test {
   parallel = true
 }
 
-variables {
-  lambda_runtime = "python3.8"
-}
-
 run "discovery" {
   command   = plan
   state_key = "discovery"
