@@ -423,3 +423,29 @@ variable "create_dashboard" {
   type        = bool
   default     = true
 }
+
+################################################################################
+# Reserved concurrency (off by default: reserving fails in accounts with a low concurrency quota)
+################################################################################
+
+variable "dashboard_reserved_concurrency" {
+  description = "Concurrent executions reserved for the dashboard function; null (default) reserves none. Lambda refuses a reservation that would leave fewer than 100 unreserved executions in the account and region (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so any reservation fails to apply in accounts whose concurrency quota is low (new accounts often have 10). Not needed for correctness: overlapping builds write the same pages (tests/e2e/test_concurrency.py)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = alltrue([for n in(var.dashboard_reserved_concurrency == null ? [] : [var.dashboard_reserved_concurrency]) : n >= 1 && n <= 1000 && floor(n) == n])
+    error_message = "The dashboard_reserved_concurrency must be null (no reservation) or a whole number from 1 to 1000 (0 would stop the function from ever running)."
+  }
+}
+
+variable "monitor_reserved_concurrency" {
+  description = "Concurrent executions reserved for the monitor function; null (default) reserves none. Lambda refuses a reservation that would leave fewer than 100 unreserved executions in the account and region (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so any reservation fails to apply in accounts whose concurrency quota is low (new accounts often have 10). Not needed for correctness: overlapping runs create no duplicate alarms, dashboards or actions (tests/e2e/test_concurrency.py); 1 also caps the monitor at one run at a time."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = alltrue([for n in(var.monitor_reserved_concurrency == null ? [] : [var.monitor_reserved_concurrency]) : n >= 1 && n <= 1000 && floor(n) == n])
+    error_message = "The monitor_reserved_concurrency must be null (no reservation) or a whole number from 1 to 1000 (0 would stop the monitor from ever running)."
+  }
+}

@@ -402,3 +402,25 @@ run "scheduled_capacity_rule5" {
 
   expect_failures = [var.scheduled_capacity]
 }
+
+run "dashboard_reserved_concurrency_rule1" {
+  command   = plan
+  state_key = "dashboard_reserved_concurrency_rule1"
+
+  variables {
+    dashboard_reserved_concurrency = 0
+  }
+
+  expect_failures = [var.dashboard_reserved_concurrency]
+}
+
+run "monitor_reserved_concurrency_rule1" {
+  command   = plan
+  state_key = "monitor_reserved_concurrency_rule1"
+
+  variables {
+    monitor_reserved_concurrency = 1.5
+  }
+
+  expect_failures = [var.monitor_reserved_concurrency]
+}
