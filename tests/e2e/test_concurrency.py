@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from personalize_monitor import alarms, costchecks
+from personalize_monitor import alarms
 from personalize_monitor.config import Settings
 
 from tests import tfutil
 from tests.conftest import staged
-from tests.costaction_helpers import ACCOUNT, HOME, hourly_traffic, mutating_calls
+from tests.costaction_helpers import HOME, hourly_traffic, mutating_calls
+from tests.e2e.test_cost_actions_e2e import name_in_slot_0, scheduled_event
 from tools.fleet import Fleet
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction, EventRouter
@@ -55,21 +56,6 @@ def reservations(aws: LocalAWS, names: dict[str, str]) -> dict[str, Any]:
 def apply_with(r: Any, **variables: int) -> None:
     args = [f"-var={k}={v}" for k, v in variables.items()]
     tfutil.run(r, "apply", "-auto-approve", "-input=false", "-no-color", f"-state={r.state_path}", *args)
-
-
-def name_in_slot_0(kind: str, base: str) -> str:
-    """A resource name whose hourly cost checks fall in minute 0-4 (the runs below are at minute 1)."""
-    for i in range(1000):
-        name = f"{base}-{i}"
-        if costchecks.slot_of_arn(f"arn:aws:personalize:{HOME}:{ACCOUNT}:{kind}/{name}") == 0:
-            return name
-    raise AssertionError("no name found")
-
-
-def scheduled_event(when: dt.datetime) -> dict[str, Any]:
-    return {"version": "0", "id": "overlap", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": ACCOUNT, "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": HOME,
-            "resources": [], "detail": {}}
 
 
 def runtime_alarms(aws: LocalAWS) -> list[str]:
