@@ -68,6 +68,27 @@ resource "aws_sns_topic" "notifications" {
 data "aws_iam_policy_document" "topic" {
   count = local.create_topic ? 1 : 0
 
+  # Nobody may publish over plain HTTP (AWS's own advice for SNS: deny Publish unless
+  # aws:SecureTransport is true, https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit).
+  # CloudWatch alarms and the AWS SDKs always use TLS.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications[0].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
   statement {
     sid       = "AllowAccountAlarms"
     actions   = ["sns:Publish"]
