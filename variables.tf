@@ -296,13 +296,13 @@ variable "notification_subscriptions" {
 ################################################################################
 
 variable "cleanup_on_destroy" {
-  description = "On terraform destroy, delete what the functions created at run time (the alarms tagged CreatedBy=<name>, extra dashboard pages) with scripts/teardown.py, run by cleanup_python on the machine running Terraform with the credentials in its environment (it refuses to act in another account). Needs a POSIX shell, python3 and boto3. Set false (and apply) before destroying where that is impossible, then run the script yourself."
+  description = "On terraform destroy, delete what the functions created at run time (the alarms tagged CreatedBy=<name>, extra dashboard pages) with scripts/teardown.py, run by cleanup_python on the machine running Terraform with the credentials of cleanup_profile or of its environment, never those written only in the provider block (it refuses to act in another account, and stops at once when it finds no credentials). Needs a POSIX shell, python3 and boto3. Set false (and apply) before destroying where that is impossible, then run the script yourself."
   type        = bool
   default     = true
 }
 
 variable "cleanup_role_arn" {
-  description = "IAM role the destroy-time teardown assumes before deleting what the functions created (use the role the aws provider assumes, e.g. one per workspace/account); null uses the credentials in Terraform's environment."
+  description = "IAM role the destroy-time teardown assumes before deleting what the functions created (use the role the aws provider assumes, e.g. one per workspace/account); null uses the credentials of cleanup_profile or of Terraform's environment."
   type        = string
   default     = null
 
@@ -448,4 +448,25 @@ variable "monitor_reserved_concurrency" {
     condition     = alltrue([for n in(var.monitor_reserved_concurrency == null ? [] : [var.monitor_reserved_concurrency]) : n >= 1 && n <= 1000 && floor(n) == n])
     error_message = "The monitor_reserved_concurrency must be null (no reservation) or a whole number from 1 to 1000 (0 would stop the monitor from ever running)."
   }
+}
+
+################################################################################
+# Teardown credentials (the destroy-time teardown runs outside the aws provider)
+################################################################################
+
+variable "cleanup_profile" {
+  description = "Named profile (in the shared AWS config files of the machine running Terraform) whose credentials the destroy-time teardown uses; set it to the provider block's profile when Terraform gets its credentials there. null uses the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) and the default profile. With cleanup_role_arn, the role is assumed from this profile. Without any credentials the teardown stops at once and says what to set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cleanup_profile == null || can(regex("^[A-Za-z0-9_.+=,@-]{1,128}$", var.cleanup_profile))
+    error_message = "The cleanup_profile must be a profile name of 1-128 letters, digits and _.+=,@- (as in [profile NAME] of ~/.aws/config), or null."
+  }
+}
+
+variable "cleanup_use_instance_metadata" {
+  description = "Let the destroy-time teardown take credentials from the EC2 instance metadata service (169.254.169.254) when none are found otherwise: set true when Terraform runs on EC2 with an instance profile and nothing else. false (default): the teardown contacts nothing but STS and CloudWatch."
+  type        = bool
+  default     = false
 }

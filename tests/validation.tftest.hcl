@@ -424,3 +424,14 @@ run "monitor_reserved_concurrency_rule1" {
 
   expect_failures = [var.monitor_reserved_concurrency]
 }
+
+run "cleanup_profile_rule1" {
+  command   = plan
+  state_key = "cleanup_profile_rule1"
+
+  variables {
+    cleanup_profile = "my profile"
+  }
+
+  expect_failures = [var.cleanup_profile]
+}
