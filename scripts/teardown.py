@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Delete what a Personalize Monitor deployment's functions created at run time.
 
-Terraform runs this on ``terraform destroy`` (notifications.tf, terraform_data.teardown) with
-the credentials in its environment; it can also be run by hand:
+Terraform runs this on ``terraform destroy`` (notifications.tf, terraform_data.teardown) with the
+credentials of the module's cleanup_profile or of its environment (see Credentials below); it
+can also be run by hand:
 
     python3 scripts/teardown.py --name PersonalizeMonitor --region us-east-1 \\
         --account 123456789012 [--dashboard-name Amazon-Personalize-Monitor] [--profile NAME] [--dry-run]
@@ -160,7 +161,8 @@ def check_account(session: Any, region: str, expected: str) -> str:
         raise TeardownError(
             f"the credentials in this environment belong to account {account}, not to the deployment's account "
             f"{expected}: refusing to delete anything. Run terraform with credentials for {expected} (for example "
-            "AWS_PROFILE), or set cleanup_on_destroy = false and run this script yourself."
+            "AWS_PROFILE, or cleanup_profile / cleanup_role_arn applied), or set cleanup_on_destroy = false and run "
+            "this script yourself."
         )
     return account
 
