@@ -72,13 +72,13 @@ variable "regions" {
 ################################################################################
 
 variable "lambda_runtime" {
-  description = "Python runtime of every function and of the shared layer: python3.11 or python3.12. These are the Python runtimes that Lambda still lets you create functions with (its runtime deprecation table, https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, checked 2026-12-02: python3.10 and older are past or at their block-create date) and that the AWS provider floor 5.32.0 accepts (python3.13 and newer need later provider releases)."
+  description = "Python runtime of every function and of the shared layer: python3.11 or python3.12, the Python runtimes that Lambda has not deprecated and lets you create functions with (runtime table https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, checked 2026-12-02: python3.10 and older are deprecated, and creating functions with them is blocked or about to be) that the AWS provider floor 5.32.0 also accepts (python3.13 and newer need later provider releases)."
   type        = string
   default     = "python3.12"
 
   validation {
     condition     = contains(["python3.11", "python3.12"], var.lambda_runtime)
-    error_message = "The lambda_runtime must be python3.11 or python3.12: Lambda no longer lets you create functions with python3.10 or older (checked 2026-12-02), and the AWS provider floor of this module (5.32.0) rejects python3.13 and newer."
+    error_message = "The lambda_runtime must be python3.11 or python3.12: Lambda has deprecated python3.10 and older and blocks, or is about to block, creating functions with them (checked 2026-12-02), and the AWS provider floor of this module (5.32.0) rejects python3.13 and newer."
   }
 }
 
