@@ -370,6 +370,25 @@ resource "aws_sqs_queue" "commands" {
 data "aws_iam_policy_document" "commands" {
   for_each = local.command_queue_names
 
+  # Nothing over plain HTTP (AWS's advice for SQS, as for the dead-letter queue in reliability.tf).
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [local.command_queue_arns[each.key]]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
   statement {
     sid       = "AllowTrustedSenders"
     actions   = ["sqs:SendMessage"]

@@ -151,8 +151,9 @@ module "dashboard" {
   handler       = "dashboard.lambda_handler"
   # A cold container describes every monitored resource at the configured rate.
   timeout = 900
-  # One build at a time: concurrent builds would race on the pages.
-  reserved_concurrent_executions = 1
+  # No reservation by default (var.dashboard_reserved_concurrency): overlapping builds write the
+  # same pages, and reserving fails in accounts with a low concurrency quota.
+  reserved_concurrent_executions = var.dashboard_reserved_concurrency
   memory_size                    = 256
   layers                         = [aws_lambda_layer_version.shared.arn]
   policy_json                    = data.aws_iam_policy_document.dashboard[0].json

@@ -167,8 +167,9 @@ module "monitor" {
   handler       = "monitor.lambda_handler"
   timeout       = var.monitor_timeout
   memory_size   = var.monitor_memory_size
-  # One run at a time: overlapping runs would only duplicate work.
-  reserved_concurrent_executions = 1
+  # No reservation by default (var.monitor_reserved_concurrency): reserving fails in accounts with a
+  # low concurrency quota, and overlapping runs are harmless (tests/e2e/test_concurrency.py).
+  reserved_concurrent_executions = var.monitor_reserved_concurrency
   layers                         = [aws_lambda_layer_version.shared.arn]
   policy_json                    = data.aws_iam_policy_document.monitor_combined.json
   environment                    = merge(local.common_environment, local.monitor_actions_environment)

@@ -61,6 +61,27 @@ resource "aws_sns_topic" "notifications" {
 data "aws_iam_policy_document" "topic" {
   count = local.create_topic ? 1 : 0
 
+  # Nobody may publish over plain HTTP (AWS's own advice for SNS: deny Publish unless
+  # aws:SecureTransport is true, https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit).
+  # CloudWatch alarms and the AWS SDKs always use TLS.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications[0].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
   statement {
     sid       = "AllowAccountAlarms"
     actions   = ["sns:Publish"]
@@ -222,11 +243,13 @@ data "aws_iam_policy_document" "monitor_alarms" {
 #
 # Terraform (aws provider 3.39) cannot invoke a Lambda function on destroy, so a destroy-time
 # local-exec runs scripts/teardown.py (python3 + boto3) on the machine running Terraform, with
-# the credentials in its environment. The script checks the account through STS and refuses to
-# act in another one, then deletes the alarms whose names match this deployment's run-time
-# alarms AND that carry the tag CreatedBy=<name>, and the extra dashboard pages
-# "<dashboard>-<n>" the dashboard function creates. Functions and alarms read the topic through
-# this resource (local.notification_topic_arn), so they are gone before it runs.
+# the credentials of var.cleanup_profile or of its environment (not those written only in the
+# provider block: it stops at once and says what to set when it finds none; it never asks the
+# instance metadata service unless var.cleanup_use_instance_metadata). The script checks the
+# account through STS and refuses to act in another one, then deletes the alarms whose names
+# match this deployment's run-time alarms AND that carry the tag CreatedBy=<name>, and the extra
+# dashboard pages "<dashboard>-<n>" the dashboard function creates. Functions and alarms read the
+# topic through this resource (local.notification_topic_arn), so they are gone before it runs.
 # Switching cleanup_on_destroy off updates `input` in place: the next destroy then skips.
 # Renaming the deployment replaces it, so the old name's run-time alarms are removed too.
 ################################################################################
@@ -244,14 +267,16 @@ resource "terraform_data" "teardown" {
     topic_arn = local.topic_arn
     python    = var.cleanup_python
     config = jsonencode({
-      enabled        = var.cleanup_on_destroy
-      name           = var.name
-      region         = local.home_region
-      account        = local.account_id
-      alarm_labels   = local.runtime_alarm_labels
-      created_by_tag = "CreatedBy"
-      dashboard_name = local.dashboard_name
-      role_arn       = var.cleanup_role_arn
+      enabled           = var.cleanup_on_destroy
+      name              = var.name
+      region            = local.home_region
+      account           = local.account_id
+      alarm_labels      = local.runtime_alarm_labels
+      created_by_tag    = "CreatedBy"
+      dashboard_name    = local.dashboard_name
+      role_arn          = var.cleanup_role_arn
+      profile           = var.cleanup_profile
+      instance_metadata = var.cleanup_use_instance_metadata
     })
   }
 
@@ -263,7 +288,7 @@ resource "terraform_data" "teardown" {
         echo "personalize-monitor teardown: '$PM_TEARDOWN_PYTHON' was not found. Install Python 3 with boto3 (or set cleanup_python), or set cleanup_on_destroy = false and apply before destroying, then run $PM_TEARDOWN_SCRIPT yourself." >&2
         exit 1
       fi
-      exec "$PM_TEARDOWN_PYTHON" "$PM_TEARDOWN_SCRIPT"
+      exec "$PM_TEARDOWN_PYTHON" "$PM_TEARDOWN_SCRIPT" </dev/null
     EOT
     environment = {
       PM_TEARDOWN_CONFIG = self.input.config

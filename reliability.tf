@@ -108,6 +108,26 @@ data "aws_iam_policy_document" "dead_letters" {
     }
   }
 
+  # No request of any kind over plain HTTP (AWS's advice for SQS: deny sqs:* unless
+  # aws:SecureTransport is true, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html#enforce-encryption-data-in-transit).
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [local.dead_letter_queue_arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
   # Nobody else may put messages in: a forged message would be replayed to a function.
   statement {
     sid       = "DenyOtherSenders"

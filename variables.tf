@@ -72,13 +72,13 @@ variable "regions" {
 ################################################################################
 
 variable "lambda_runtime" {
-  description = "Python runtime of every function and of the shared layer."
+  description = "Python runtime of every function and of the shared layer: python3.11 or python3.12, the Python runtimes that Lambda has not deprecated and lets you create functions with (runtime table https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, checked 2026-12-02: python3.10 and older are deprecated, and creating functions with them is blocked or about to be) that the AWS provider floor 5.32.0 also accepts (python3.13 and newer need later provider releases)."
   type        = string
   default     = "python3.12"
 
   validation {
-    condition     = can(regex("^python3\\.[0-9]+$", var.lambda_runtime))
-    error_message = "The lambda_runtime must be a Lambda Python runtime identifier such as python3.12 (the AWS provider 3.x accepts up to python3.8)."
+    condition     = contains(["python3.11", "python3.12"], var.lambda_runtime)
+    error_message = "The lambda_runtime must be python3.11 or python3.12: Lambda has deprecated python3.10 and older and blocks, or is about to block, creating functions with them (checked 2026-12-02), and the AWS provider floor of this module (5.32.0) rejects python3.13 and newer."
   }
 }
 
@@ -296,13 +296,13 @@ variable "notification_subscriptions" {
 ################################################################################
 
 variable "cleanup_on_destroy" {
-  description = "On terraform destroy, delete what the functions created at run time (the alarms tagged CreatedBy=<name>, extra dashboard pages) with scripts/teardown.py, run by cleanup_python on the machine running Terraform with the credentials in its environment (it refuses to act in another account). Needs a POSIX shell, python3 and boto3. Set false (and apply) before destroying where that is impossible, then run the script yourself."
+  description = "On terraform destroy, delete what the functions created at run time (the alarms tagged CreatedBy=<name>, extra dashboard pages) with scripts/teardown.py, run by cleanup_python on the machine running Terraform with the credentials of cleanup_profile or of its environment, never those written only in the provider block (it refuses to act in another account, and stops at once when it finds no credentials). Needs a POSIX shell, python3 and boto3. Set false (and apply) before destroying where that is impossible, then run the script yourself."
   type        = bool
   default     = true
 }
 
 variable "cleanup_role_arn" {
-  description = "IAM role the destroy-time teardown assumes before deleting what the functions created (use the role the aws provider assumes, e.g. one per workspace/account); null uses the credentials in Terraform's environment."
+  description = "IAM role the destroy-time teardown assumes before deleting what the functions created (use the role the aws provider assumes, e.g. one per workspace/account); null uses the credentials of cleanup_profile or of Terraform's environment."
   type        = string
   default     = null
 
@@ -444,4 +444,51 @@ variable "create_dashboard" {
   description = "Create the CloudWatch dashboard (Amazon-Personalize-Monitor, or <name>-Dashboard) and the function that rebuilds it hourly and when the monitored resources change; large fleets get extra pages <dashboard>-2, <dashboard>-3, ..."
   type        = bool
   default     = true
+}
+
+################################################################################
+# Reserved concurrency (off by default: reserving fails in accounts with a low concurrency quota)
+################################################################################
+
+variable "dashboard_reserved_concurrency" {
+  description = "Concurrent executions reserved for the dashboard function; null (default) reserves none. Lambda refuses a reservation that would leave fewer than 100 unreserved executions in the account and region (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so any reservation fails to apply in accounts whose concurrency quota is low (new accounts often have 10). Not needed for correctness: overlapping builds write the same pages (tests/e2e/test_concurrency.py)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = alltrue([for n in(var.dashboard_reserved_concurrency == null ? [] : [var.dashboard_reserved_concurrency]) : n >= 1 && n <= 1000 && floor(n) == n])
+    error_message = "The dashboard_reserved_concurrency must be null (no reservation) or a whole number from 1 to 1000 (0 would stop the function from ever running)."
+  }
+}
+
+variable "monitor_reserved_concurrency" {
+  description = "Concurrent executions reserved for the monitor function; null (default) reserves none. Lambda refuses a reservation that would leave fewer than 100 unreserved executions in the account and region (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so any reservation fails to apply in accounts whose concurrency quota is low (new accounts often have 10). Not needed for correctness: overlapping runs create no duplicate alarms, dashboards or actions (tests/e2e/test_concurrency.py); 1 also caps the monitor at one run at a time."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = alltrue([for n in(var.monitor_reserved_concurrency == null ? [] : [var.monitor_reserved_concurrency]) : n >= 1 && n <= 1000 && floor(n) == n])
+    error_message = "The monitor_reserved_concurrency must be null (no reservation) or a whole number from 1 to 1000 (0 would stop the monitor from ever running)."
+  }
+}
+
+################################################################################
+# Teardown credentials (the destroy-time teardown runs outside the aws provider)
+################################################################################
+
+variable "cleanup_profile" {
+  description = "Named profile (in the shared AWS config files of the machine running Terraform) whose credentials the destroy-time teardown uses; set it to the provider block's profile when Terraform gets its credentials there. null uses the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) and the default profile. With cleanup_role_arn, the role is assumed from this profile. Without any credentials the teardown stops at once and says what to set."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cleanup_profile == null || can(regex("^[A-Za-z0-9_.+=,@-]{1,128}$", var.cleanup_profile))
+    error_message = "The cleanup_profile must be a profile name of 1-128 letters, digits and _.+=,@- (as in [profile NAME] of ~/.aws/config), or null."
+  }
+}
+
+variable "cleanup_use_instance_metadata" {
+  description = "Let the destroy-time teardown take credentials from the EC2 instance metadata service (169.254.169.254) when none are found otherwise: set true when Terraform runs on EC2 with an instance profile and nothing else. false (default): the teardown contacts nothing but STS and CloudWatch."
+  type        = bool
+  default     = false
 }

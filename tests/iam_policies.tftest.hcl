@@ -12,10 +12,6 @@ test {
   parallel = true
 }
 
-variables {
-  lambda_runtime = "python3.8"
-}
-
 run "discovery" {
   command   = plan
   state_key = "discovery"
@@ -245,5 +241,23 @@ run "recommenders_only" {
       a if contains(["personalize:DescribeCampaign", "personalize:UpdateCampaign", "personalize:DeleteCampaign"], a)
     ]) == 0
     error_message = "With campaign_arns = [] no function may describe, update or delete a campaign."
+  }
+}
+
+run "transport_encryption" {
+  command   = plan
+  state_key = "transport_encryption"
+
+  assert {
+    condition = alltrue([for d in [data.aws_iam_policy_document.topic[0], data.aws_iam_policy_document.dead_letters] : anytrue([
+      for s in d.statement : s.effect == "Deny" && s.sid == "DenyInsecureTransport" && one(s.principals).identifiers == toset(["*"]) &&
+      one(s.condition).test == "Bool" && one(s.condition).variable == "aws:SecureTransport" && one(s.condition).values == tolist(["false"])
+    ])])
+    error_message = "The topic and the dead-letter queue policies deny every request that is not made over TLS (aws:SecureTransport false)."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.topic[0].statement : s if s.sid == "DenyInsecureTransport"]).actions == toset(["sns:Publish"]) && one([for s in data.aws_iam_policy_document.dead_letters.statement : s if s.sid == "DenyInsecureTransport"]).actions == toset(["sqs:*"])
+    error_message = "Plain-HTTP publishing to the topic and every plain-HTTP SQS action on the queue are denied."
   }
 }

@@ -83,10 +83,26 @@ def policies_from_plan(show: dict[str, Any]) -> tuple[list[RenderedPolicy], list
     return found, unknown
 
 
+def scalar_bool_conditions(document: str) -> str:
+    """The same policy with one-element ``Bool`` condition lists written as scalars.
+
+    IAM reads ``{"Bool": {"aws:SecureTransport": ["false"]}}`` and ``... "false"}}`` alike, and
+    aws_iam_policy_document renders the list; parliament 1.6.4 crashes on it (it reads the value
+    of a Bool condition as a scalar), so it is given the scalar form.
+    """
+    policy = json.loads(document)
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        for key, value in (statement.get("Condition", {}).get("Bool") or {}).items():
+            if isinstance(value, list) and len(value) == 1:
+                statement["Condition"]["Bool"][key] = value[0]
+    return json.dumps(policy)
+
+
 def parliament_findings(document: str, kind: str) -> list[str]:
     from parliament import analyze_policy_string
 
-    policy = analyze_policy_string(document, include_community_auditors=True)
+    policy = analyze_policy_string(scalar_bool_conditions(document), include_community_auditors=True)
     out = []
     for finding in policy.findings:
         if kind == "trust" and finding.issue == "MALFORMED" and finding.detail == NOT_APPLICABLE_TO_TRUST:

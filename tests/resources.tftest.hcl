@@ -11,10 +11,6 @@ test {
   parallel = true
 }
 
-variables {
-  lambda_runtime = "python3.8"
-}
-
 run "defaults" {
   command   = plan
   state_key = "defaults"

@@ -13,10 +13,9 @@ test {
   parallel = true
 }
 
-variables {
-  # The newest runtime the aws provider 3.39 accepts (its schema still validates arguments).
-  lambda_runtime = "python3.8"
-}
+# These run against the staged module (tools/localaws/staging.py: lambda_runtime defaults to
+# python3.8, the newest runtime the aws provider 3.39 accepts; its schema still validates
+# arguments). tests/test_terraform_native.py replays every case against the real variables.tf.
 
 run "name_rule1" {
   command   = plan
@@ -100,7 +99,8 @@ run "lambda_runtime_rule1" {
   state_key = "lambda_runtime_rule1"
 
   variables {
-    lambda_runtime = "nodejs20.x"
+    # Lambda blocks creating functions with it (checked 2026-12-02).
+    lambda_runtime = "python3.10"
   }
 
   expect_failures = [var.lambda_runtime]
@@ -423,4 +423,37 @@ run "scheduled_capacity_rule5" {
   }
 
   expect_failures = [var.scheduled_capacity]
+}
+
+run "dashboard_reserved_concurrency_rule1" {
+  command   = plan
+  state_key = "dashboard_reserved_concurrency_rule1"
+
+  variables {
+    dashboard_reserved_concurrency = 0
+  }
+
+  expect_failures = [var.dashboard_reserved_concurrency]
+}
+
+run "monitor_reserved_concurrency_rule1" {
+  command   = plan
+  state_key = "monitor_reserved_concurrency_rule1"
+
+  variables {
+    monitor_reserved_concurrency = 1.5
+  }
+
+  expect_failures = [var.monitor_reserved_concurrency]
+}
+
+run "cleanup_profile_rule1" {
+  command   = plan
+  state_key = "cleanup_profile_rule1"
+
+  variables {
+    cleanup_profile = "my profile"
+  }
+
+  expect_failures = [var.cleanup_profile]
 }

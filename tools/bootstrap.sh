@@ -37,3 +37,7 @@ if [ ! -x "$SCAN_VENV/bin/checkov" ] || [ ! -f "$scan_stamp" ] || [ "$(cat "$sca
   "$SCAN_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --group scan
   echo "$scan_want" > "$scan_stamp"
 fi
+
+# hashicorp/aws schemas at the module's floor and at the newest release (pyproject.toml
+# [dependency-groups].schemas): downloaded and extracted once into .tools/schemas/.
+"$VENV/bin/python" -m tools.provider_schema install

@@ -85,12 +85,20 @@ module "personalize_monitor" {
   # Dashboard.
   create_dashboard = true
 
-  # Teardown of what the functions create at run time, on terraform destroy.
-  cleanup_on_destroy = true
-  cleanup_python     = "python3"
-  # The destroy-time teardown uses Terraform's own credentials; set the role the provider
-  # assumes when it assumes one (see examples/multi-account-workspaces).
-  cleanup_role_arn = null
+  # Reserved concurrency: none by default. One monitor run and one dashboard build at a time
+  # here; Lambda accepts these only where the account's concurrency quota leaves 100 executions
+  # unreserved after them (new accounts often have a quota of 10: leave both null there).
+  monitor_reserved_concurrency   = 1
+  dashboard_reserved_concurrency = 1
+
+  # Teardown of what the functions create at run time, on terraform destroy. It runs outside
+  # the aws provider: give it the provider's profile (and the role the provider assumes, if
+  # any; see examples/multi-account-workspaces), or null to use the environment's credentials.
+  cleanup_on_destroy            = true
+  cleanup_python                = "python3"
+  cleanup_profile               = null
+  cleanup_role_arn              = null
+  cleanup_use_instance_metadata = false
 }
 
 ################################################################################

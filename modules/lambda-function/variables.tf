@@ -48,9 +48,14 @@ variable "memory_size" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency; -1 for none."
+  description = "Concurrent executions reserved for the function; null or -1 for none."
   type        = number
-  default     = -1
+  default     = null
+
+  validation {
+    condition     = alltrue([for n in(var.reserved_concurrent_executions == null ? [] : [var.reserved_concurrent_executions]) : n == -1 || (n >= 1 && floor(n) == n)])
+    error_message = "The reserved_concurrent_executions must be null or -1 (no reservation) or a whole number of at least 1."
+  }
 }
 
 variable "layers" {

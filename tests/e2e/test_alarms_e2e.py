@@ -173,9 +173,13 @@ def test_alarms_follow_the_fleet_notify_one_topic_and_nothing_remains(aws: Local
         }
         assert subscriptions == {("email", "ops@example.com"), ("sqs", queue_arn)}
         policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+        allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+        denies = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+        assert [(s["Sid"], s["Condition"]) for s in denies] == [
+            ("DenyInsecureTransport", {"Bool": {"aws:SecureTransport": ["false"]}})]
         # Only the account's alarms publish as a service; the functions publish with their roles.
-        assert {s["Principal"]["Service"] for s in policy["Statement"]} == {"cloudwatch.amazonaws.com"}
-        for statement in policy["Statement"]:
+        assert {s["Principal"]["Service"] for s in allows} == {"cloudwatch.amazonaws.com"}
+        for statement in allows:
             assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] in ("123456789012", ["123456789012"])
             assert "aws:SourceArn" in json.dumps(statement["Condition"])
         # Only the home region has a topic: the other monitored region needs none.

@@ -56,7 +56,10 @@ def assert_wiring(aws: LocalAWS, outputs: dict[str, Any]) -> None:
     assert attrs["MessageRetentionPeriod"] == str(4 * 24 * 3600)  # a long weekend
     assert attrs["SqsManagedSseEnabled"] == "true" and not attrs.get("KmsMasterKeyId")  # SSE-SQS, not aws/sqs
     statements = {s["Sid"]: s for s in json.loads(attrs["Policy"])["Statement"]}
-    assert set(statements) == {"AllowModuleRules", "AllowFunctionRoles", "DenyOtherSenders"}
+    assert set(statements) == {"AllowModuleRules", "AllowFunctionRoles", "DenyOtherSenders", "DenyInsecureTransport"}
+    insecure = statements["DenyInsecureTransport"]
+    assert insecure["Effect"] == "Deny" and as_set(insecure["Action"]) == {"sqs:*"}
+    assert as_set(insecure["Condition"]["Bool"]["aws:SecureTransport"]) == {"false"}
     rules = statements["AllowModuleRules"]
     assert as_set(rules["Principal"]["Service"]) == {"events.amazonaws.com"}
     assert as_set(rules["Action"]) == {"sqs:SendMessage"}

@@ -80,3 +80,15 @@ def test_policies_from_plan_reports_unknown_documents() -> None:
     policies, unknown = checks.policies_from_plan(show)
     assert unknown == ["module.m.aws_iam_role_policy.this.policy"]
     assert policies == [checks.RenderedPolicy("module.m.aws_iam_role.this", "trust", "{}")]
+
+
+def test_tls_deny_statement_is_analysed() -> None:
+    # aws_iam_policy_document renders Bool condition values as a list; parliament needs a scalar.
+    deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sqs:*",
+            "Resource": "arn:aws:sqs:us-east-1:123456789012:q",
+            "Condition": {"Bool": {"aws:SecureTransport": ["false"]},
+                          "StringEquals": {"aws:SourceAccount": ["1", "2"]}}}
+    document = doc(deny)
+    converted = json.loads(checks.scalar_bool_conditions(document))["Statement"][0]["Condition"]
+    assert converted == {"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {"aws:SourceAccount": ["1", "2"]}}
+    assert checks.parliament_findings(document, "resource") == []

@@ -1,23 +1,118 @@
-"""Stage Terraform configurations for local runs without touching the checkout.
+"""Stage Terraform configurations for the offline toolchain without touching the checkout.
 
-A stage is a directory shaped like the repository: the module's own files and folders are
-symlinks to the checkout, and the root configurations (examples/*, tests/terraform/*) are
-copied with a generated ``local_override.tf`` that points every aws provider endpoint (sts and
-ec2 included) at the local AWS and passes the newest Lambda runtime the aws provider 3.39
-accepts. Module sources such as ``../..`` resolve to the stage root. Test/demo tooling only.
+The module's true requirements (versions.tf: hashicorp/aws >= 5.32.0; variables.tf: a Python
+runtime Lambda still lets you create) cannot be met here: the only aws provider binary that can
+be had offline is 3.39.0, whose newest Lambda runtime is python3.8 (docs/DEVELOPING.md). So every
+harness (tests, demo, benchmark) runs a *staged copy*:
+
+    python -m tools.localaws.staging MODULE_DIR OUT_DIR
+
+copies a module directory (the repository root or modules/lambda-function) to OUT_DIR and
+relaxes exactly two things, leaving every other file byte for byte as it is:
+
+* every ``required_providers`` block that names hashicorp/aws gets a generated
+  ``offline_override.tf`` beside it lowering the aws constraint to ``>= 3.39.0, < 7.0.0``
+  (a Terraform override file: the module's own versions.tf is copied unchanged);
+* the ``lambda_runtime`` variable also accepts ``python3.8`` and defaults to it (the override
+  file sets the default; Terraform does not let override files replace validation blocks, so the
+  copy of variables.tf gets ``"python3.8"`` added to the list its validation accepts).
+
+``stage_tree`` builds a stage shaped like the repository (the staged module at its root, plus
+root configurations such as examples/* and tests/terraform/* with a generated
+``local_override.tf`` that points every aws provider endpoint, sts and ec2 included, at the local
+AWS and applies the same relaxation to the configuration's own constraints). Test/demo tooling
+only; the module users download keeps its true floor.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
+import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from tools.localaws import ROOT, LocalAWS
 
+OFFLINE_AWS_CONSTRAINT = ">= 3.39.0, < 7.0.0"
 LOCAL_RUNTIME = "python3.8"
+OVERRIDE_FILE = "offline_override.tf"
+
+# Never copied into a stage: Terraform working data, build output, checkouts of tools.
+_SKIP = {".git", ".venv", ".tools", ".terraform", ".build", "__pycache__", "examples", "tests", "demo-output",
+         "bench-output", ".terraform.lock.hcl"}
 _MODULE_SOURCE = re.compile(r'module\s+"([^"]+)"\s*{[^}]*?source\s*=\s*"(?:\.\./)+\.\."', re.S)
+_REQUIRED_AWS = re.compile(r"required_providers\s*{[^}]*?\baws\s*=\s*{[^}]*hashicorp/aws", re.S)
+_RUNTIME_VARIABLE = re.compile(r'^variable "lambda_runtime" \{\n.*?^\}\n', re.S | re.M)
+_RUNTIME_LIST = re.compile(r"contains\(\[([^\]]*)\], var\.lambda_runtime\)")
+
+
+class StagingError(RuntimeError):
+    """The module no longer looks the way the relaxation expects (fail loudly, never silently)."""
+
+
+def _aws_override() -> str:
+    return (
+        "terraform {\n  required_providers {\n    aws = {\n"
+        '      source  = "hashicorp/aws"\n'
+        f'      version = "{OFFLINE_AWS_CONSTRAINT}"\n'
+        "    }\n  }\n}\n"
+    )
+
+
+def relax_runtime_validation(variables_tf: str) -> str:
+    """variables.tf text with LOCAL_RUNTIME added to the runtimes lambda_runtime accepts."""
+    block = _RUNTIME_VARIABLE.search(variables_tf)
+    if not block:
+        raise StagingError('variables.tf has no variable "lambda_runtime" block to relax')
+    found = _RUNTIME_LIST.findall(block.group(0))
+    if len(found) != 1:
+        raise StagingError(
+            "the lambda_runtime validation must be exactly one contains([...], var.lambda_runtime); "
+            f"found {len(found)}: update tools/localaws/staging.py with variables.tf"
+        )
+    relaxed = _RUNTIME_LIST.sub(
+        lambda m: f'contains(["{LOCAL_RUNTIME}", {m.group(1)}], var.lambda_runtime)', block.group(0)
+    )
+    return variables_tf[: block.start()] + relaxed + variables_tf[block.end():]
+
+
+def relax_directory(directory: Path) -> list[str]:
+    """Relax one staged Terraform directory in place; returns what was changed (for the log)."""
+    changes = []
+    text = "\n".join(p.read_text() for p in sorted(directory.glob("*.tf")) if not p.name.endswith("_override.tf"))
+    override = []
+    if _REQUIRED_AWS.search(text):
+        override.append(_aws_override())
+        changes.append(f"aws provider constraint -> {OFFLINE_AWS_CONSTRAINT}")
+    variables = directory / "variables.tf"
+    if variables.exists() and _RUNTIME_VARIABLE.search(variables.read_text()):
+        variables.write_text(relax_runtime_validation(variables.read_text()))
+        override.append(f'variable "lambda_runtime" {{\n  default = "{LOCAL_RUNTIME}"\n}}\n')
+        changes.append(f"lambda_runtime also accepts {LOCAL_RUNTIME} and defaults to it")
+    if override:
+        (directory / OVERRIDE_FILE).write_text(
+            "# Generated by tools/localaws/staging.py for the offline aws provider 3.39 (test tooling).\n"
+            + "\n".join(override)
+        )
+    return changes
+
+
+def stage_module(source: Path, destination: Path) -> dict[str, list[str]]:
+    """Copy the module directory ``source`` to ``destination`` (which must not exist) and relax
+    it for the offline toolchain. Returns {relative directory: changes}."""
+    source = source.resolve()
+    if not any(source.glob("*.tf")):
+        raise StagingError(f"{source} holds no Terraform files")
+    shutil.copytree(source, destination, symlinks=False,
+                    ignore=lambda _d, names: [n for n in names if n in _SKIP or n.endswith("_override.tf")])
+    report = {}
+    for directory in sorted({p.parent for p in destination.rglob("*.tf")}):
+        changes = relax_directory(directory)
+        if changes:
+            report[str(directory.relative_to(destination))] = changes
+    return report
 
 
 def terraform_dirs() -> list[Path]:
@@ -28,21 +123,21 @@ def terraform_dirs() -> list[Path]:
 
 
 def override_for(directory: Path, aws: LocalAWS) -> str:
-    """Provider endpoints and the local runtime for one root configuration."""
+    """Provider endpoints, the offline aws constraint and the local runtime for one root configuration."""
     text = "\n".join(p.read_text() for p in directory.glob("*.tf") if not p.name.endswith("_override.tf"))
     out = [aws.provider_override(assume_role="assume_role" in text)]
+    if _REQUIRED_AWS.search(text):
+        out.append(_aws_override())
     for module in sorted(set(_MODULE_SOURCE.findall(text))):
         out.append(f'module "{module}" {{\n  lambda_runtime = "{LOCAL_RUNTIME}"\n}}\n')
     return "\n".join(out)
 
 
 def stage_tree(stage: Path, aws: LocalAWS, directories: Iterable[Path] | None = None) -> Path:
-    """Fill ``stage`` (an empty directory) and return it."""
-    stage.mkdir(parents=True, exist_ok=True)
-    for entry in ROOT.iterdir():
-        if entry.name in ("examples", "tests") or entry.name.startswith("."):
-            continue
-        (stage / entry.name).symlink_to(entry)
+    """Fill ``stage`` (absent or empty) with the staged module and the root configurations."""
+    if stage.exists():
+        stage.rmdir()
+    stage_module(ROOT, stage)
     for directory in directories if directories is not None else terraform_dirs():
         target = stage / directory.relative_to(ROOT)
         target.mkdir(parents=True)
@@ -53,3 +148,30 @@ def stage_tree(stage: Path, aws: LocalAWS, directories: Iterable[Path] | None = 
                 shutil.copy2(item, target / item.name)
         (target / "local_override.tf").write_text(override_for(directory, aws))
     return stage
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.localaws.staging",
+        description="Copy a module directory with its aws provider floor and Lambda runtime relaxed for the "
+        "offline toolchain (hashicorp/aws 3.39.0, python3.8). Test tooling: never publish the copy.",
+    )
+    parser.add_argument("module_dir", type=Path, help="module to stage, e.g. . or modules/lambda-function")
+    parser.add_argument("out_dir", type=Path, help="where the copy goes (must not exist)")
+    args = parser.parse_args(argv)
+    if args.out_dir.exists():
+        parser.error(f"{args.out_dir} exists; choose a new directory")
+    try:
+        report = stage_module(args.module_dir, args.out_dir)
+    except StagingError as exc:
+        print(f"staging: {exc}", file=sys.stderr)
+        return 1
+    print(f"staged {args.module_dir.resolve()} -> {args.out_dir.resolve()}")
+    for directory, changes in report.items():
+        for change in changes:
+            print(f"  {directory}: {change}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
