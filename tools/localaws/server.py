@@ -43,6 +43,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Callable, cast
 
+from tools.localaws import alarm_evaluator
+
 _AUTH_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
 
@@ -95,6 +97,9 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
     method = environ.get("REQUEST_METHOD", "GET")
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    if path.startswith("/_localaws/alarms"):  # the alarm evaluator (tools.localaws.alarm_evaluator)
+        status, payload = alarm_evaluator.control(method, path, body)
+        return _json_response(start_response, payload, status)
     with STATE.lock:
         if path == "/_localaws/calls" and method == "GET":
             rows = [
@@ -400,6 +405,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     patch_alarms_for_metric()
     patch_paged_describe_alarms()
     patch_stub_unreachable_regions()
+    alarm_evaluator.patch_put_metric_alarm()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
     moto_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
