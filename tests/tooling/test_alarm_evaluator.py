@@ -184,6 +184,13 @@ def test_queue_depth_is_sampled_every_minute_for_alarms_on_it(aws: LocalAWS) -> 
     assert changes(aws.evaluate_alarms(at(3)), "dlq") == [("09:01", "ALARM")]
     sqs.purge_queue(QueueUrl=url)
     assert changes(aws.evaluate_alarms(at(10)), "dlq") == [("09:08", "OK")]  # 0 in the newest real period
+    # The samples are ordinary datapoints: GetMetricData reads them (one a minute).
+    samples = aws.client("cloudwatch", HOME).get_metric_data(
+        MetricDataQueries=[{"Id": "q", "MetricStat": {"Metric": {
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": "dead-letters"}]}, "Period": 60, "Stat": "Maximum"}}],
+        StartTime=at(-1), EndTime=at(10), ScanBy="TimestampAscending")["MetricDataResults"][0]["Values"]
+    assert samples == [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 
 
 def test_the_documentations_multi_day_alarm_example(aws: LocalAWS) -> None:

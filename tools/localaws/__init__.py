@@ -187,11 +187,14 @@ class LocalAWS:
         result: list[dict[str, Any]] = self._request("GET", f"{self.moto_url}/_localaws/sns-deliveries")
         return result
 
-    def evaluate_alarms(self, until: datetime.datetime) -> list[dict[str, Any]]:
+    def evaluate_alarms(self, until: datetime.datetime,
+                        metrics: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Evaluate every alarm as CloudWatch would, on the simulated clock, up to ``until``
-        (tools.localaws.alarm_evaluator); returns the state changes and actions it logged."""
+        (tools.localaws.alarm_evaluator), after storing ``metrics`` (datapoints a service publishes
+        by itself: account, region, namespace, name, dimensions, timestamp, value, unit); returns
+        the state changes and actions it logged."""
         result: list[dict[str, Any]] = self._post(f"{self.moto_url}/_localaws/alarms/evaluate",
-                                                  {"until": until.timestamp()})
+                                                  {"until": until.timestamp(), "metrics": metrics or []})
         return result
 
     def alarm_log(self) -> list[dict[str, Any]]:

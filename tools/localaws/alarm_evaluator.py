@@ -75,6 +75,11 @@ def _epoch(value: Any) -> float:
     return float(value)
 
 
+def _naive(epoch: float) -> dt.datetime:
+    """moto keeps timestamps as naive UTC datetimes (and compares them with each other)."""
+    return dt.datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
 def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
@@ -337,6 +342,19 @@ class Evaluator:
         return None if state is None else state.clock
 
     # -- simulated time -------------------------------------------------------------------------
+    def store(self, datums: Sequence[Mapping[str, Any]]) -> None:
+        """Store datapoints an AWS service publishes by itself (no PutMetricData request), e.g.
+        Lambda's metrics about the invocations tools.localaws.simulation ran."""
+        from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+
+        with self.lock:
+            for d in datums:
+                cloudwatch_backends[d["account"]][d["region"]].metric_data.append(MetricDatum(
+                    namespace=d["namespace"], name=d["name"], value=float(d["value"]),
+                    dimensions=list(d.get("dimensions") or []), timestamp=_naive(float(d["timestamp"])),
+                    unit=d.get("unit"),
+                ))
+
     def advance(self, until: float) -> List[Dict[str, Any]]:
         """Evaluate every alarm at every evaluation time up to ``until``; returns the new log entries."""
         end = int(until)
@@ -395,7 +413,7 @@ class Evaluator:
 
     def _transition(self, account: str, region: str, alarm: Any, tick: int, new: str, text: str, data: str) -> None:
         old = alarm.state_value
-        when = dt.datetime.fromtimestamp(tick, UTC)
+        when = _naive(tick)
         alarm.history.append(("StateUpdate", alarm.state_reason, alarm.state_reason_data, old,
                               alarm.state_updated_timestamp))
         alarm.state_value, alarm.state_reason, alarm.state_reason_data = new, text, data
@@ -489,7 +507,7 @@ class Evaluator:
             return
         queues = dict.get(sqs_backends, account)
         sqs = dict.get(queues, region) if queues is not None else None
-        stamp = dt.datetime.fromtimestamp(tick - 60, UTC)
+        stamp = _naive(tick - 60)
         for name in names:
             queue = sqs.queues.get(name) if sqs is not None else None
             if queue is None:
@@ -525,7 +543,7 @@ def patch_put_metric_alarm() -> None:
             alarm.state_reason = "Unchecked: Initial alarm creation"
             clock = EVALUATOR.clock(self.account_id, self.region_name)
             if clock is not None:
-                alarm.state_updated_timestamp = dt.datetime.fromtimestamp(clock, UTC)
+                alarm.state_updated_timestamp = _naive(clock)
         return alarm
 
     put_metric_alarm._localaws_state_preserving = True  # type: ignore[attr-defined]
@@ -537,6 +555,7 @@ def control(method: str, path: str, body: Mapping[str, Any]) -> Tuple[str, Any]:
     """(HTTP status, JSON payload) for the alarm endpoints of the control API."""
     if path == "/_localaws/alarms/evaluate" and method == "POST":
         try:
+            EVALUATOR.store(body.get("metrics") or [])
             entries = EVALUATOR.advance(float(body["until"]))
         except (KeyError, TypeError, ValueError) as exc:
             return "400 Bad Request", {"error": f"{type(exc).__name__}: {exc}"}
