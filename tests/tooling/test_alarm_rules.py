@@ -172,3 +172,22 @@ def test_reason_wording() -> None:
     none = r.decide(points("- - - - -"), rule(3, MISSING))
     assert r.reason(none, rule(3, MISSING), points("- - - - -"), starts, OK, INSUFFICIENT) == (
         "Insufficient Data: 3 datapoints were unknown.")
+
+
+def test_reasons_count_what_was_evaluated_and_fit_the_api_limit() -> None:
+    # Missing treated as missing with one real datapoint: OK, and the reason says one datapoint.
+    idle = r.Rule(threshold=0.0, comparison="LessThanOrEqualToThreshold", evaluation_periods=144,
+                  datapoints_to_alarm=144)
+    values: List[Optional[float]] = [None] * 145 + [2.5]
+    starts = [300 * i for i in range(146)]
+    verdict = r.decide(values, idle)
+    assert verdict.state == OK
+    assert r.reason(verdict, idle, values, starts, INSUFFICIENT, OK).startswith(
+        "Threshold Crossed: 1 out of the last 144 datapoints [2.5 (01/01/70 12:05:00)] was not less than or equal to")
+    # 288 breaching datapoints: the reason lists as many as fit in StateReason's 1023 characters.
+    day = r.Rule(threshold=0.0, comparison="LessThanOrEqualToThreshold", evaluation_periods=288,
+                 datapoints_to_alarm=288)
+    zeros: List[Optional[float]] = [0.0] * 290
+    text = r.reason(r.decide(zeros, day), day, zeros, [300 * i for i in range(290)], OK, ALARM)
+    assert len(text) <= r.REASON_LIMIT and text.startswith("Threshold Crossed: 288 out of the last 288 datapoints [0 (")
+    assert " more)] were less than or equal to the threshold (0)" in text

@@ -227,6 +227,20 @@ def _iso(epoch: int) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
+# StateReason is at most 1023 characters (PutMetricAlarm / SetAlarmState API reference).
+REASON_LIMIT = 1023
+
+
+def _listing(items: Sequence[str], budget: int = REASON_LIMIT - 300) -> str:
+    """The datapoints of a reason, as many as fit (a 288-period alarm would not)."""
+    out: List[str] = []
+    for item in items:
+        if sum(len(x) + 2 for x in out) + len(item) > budget:
+            return ", ".join(out) + f", ... ({len(items) - len(out)} more)"
+        out.append(item)
+    return ", ".join(out)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -248,9 +262,13 @@ def reason(verdict: Verdict, rule: Rule, values: Sequence[Optional[float]], star
                      f"{'was' if k == 1 else 'were'} treated as [{label}].")
     if not verdict.evaluated:
         return "Threshold Crossed: " + fill_text
-    shown = [i for i in verdict.evaluated if (i in verdict.breaching) == alarm]
-    listed = ", ".join(f"{float(values[i]):g} ({_stamp(starts[i])})" for i in reversed(shown))  # type: ignore[arg-type]
-    count = len(verdict.breaching) if alarm else n - len(verdict.breaching)
+    if alarm:
+        shown = [i for i in verdict.evaluated if i in verdict.breaching]
+        count = len(verdict.breaching)
+    else:  # the real datapoints within the threshold, and filled ones if they count as such
+        shown = [i for i in verdict.evaluated if i not in verdict.breaching]
+        count = len(shown) + (len(verdict.filled) if rule.treat_missing_data == NOT_BREACHING else 0)
+    listed = _listing([f"{float(values[i]):g} ({_stamp(starts[i])})" for i in reversed(shown)])  # type: ignore[arg-type]
     verb = ("was" if count == 1 else "were") + ("" if alarm else " not")
     needed = m if alarm else n - m + 1
     text = (f"Threshold Crossed: {count} out of the last {n} datapoints [{listed}] {verb} {phrase} the threshold "
@@ -258,8 +276,8 @@ def reason(verdict: Verdict, rule: Rule, values: Sequence[Optional[float]], star
     if fill_text:
         text += " And " + fill_text
     if verdict.how == "premature":
-        text += (f" The oldest breaching datapoint is at least {_plural(m, 'period')} old and no datapoint since is "
-                 "below the threshold (premature-transition rule).")
+        text += (f" The oldest breaching datapoint is at least {_plural(m, 'period')} old and no datapoint is within "
+                 "the threshold (premature-transition rule).")
     return text
 
 
