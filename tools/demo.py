@@ -14,7 +14,9 @@
 5. prints and writes to demo-output/: per resource, the utilization published for the last
    window next to the figure computed from the generated traffic; the actions taken and when;
    the notifications that reached the SNS topic; what happened to the campaign whose reads
-   failed (left alone, and why); the alarms; a PNG of the dashboard;
+   failed (left alone, and why); every alarm's state at the end of the day as the local AWS
+   evaluated it on the simulated clock (the way CloudWatch does), its state changes and the
+   notifications it sent; a PNG of the dashboard (alarm tiles in those states);
 6. destroys everything (the teardown removes the alarms the functions created) and stops.
 """
 
@@ -23,10 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -271,6 +275,56 @@ def unknown_section(aws: LocalAWS, faulty: Seeded, runs: List[Dict[str, Any]], h
     return lines, ok
 
 
+def _datapoints(match: re.Match[str]) -> str:
+    """A StateReason's list of datapoints, counted: "[0 (01/12/26 10:00:00), ...]" -> "[144 datapoints]"."""
+    listed = len(re.findall(r"\(\d\d/\d\d/\d\d ", match.group(1)))
+    more = re.search(r"\((\d+) more\)", match.group(1))
+    return f"[{listed + (int(more.group(1)) if more else 0)} datapoints]"
+
+
+def alarms_section(aws: LocalAWS, day_start: dt.datetime, protected: Seeded) -> Tuple[List[str], bool]:
+    """Every alarm's state at the end of the simulated day, as the local AWS evaluated it the way
+    CloudWatch does (tools.localaws.alarm_evaluator), with the notifications each one sent."""
+    cw = aws.client("cloudwatch", HOME)
+    alarms = [a for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix="PersonalizeMonitor-")
+              for a in page["MetricAlarms"]]
+    log = aws.alarm_log()
+
+    def when(entry: Dict[str, Any]) -> str:
+        moment = dt.datetime.fromtimestamp(entry["epoch"], dt.timezone.utc)
+        return f"{moment:%H:%M} (day +{(moment - day_start).total_seconds() / 3600:4.1f} h)"
+
+    states = Counter(a["StateValue"] for a in alarms)
+    lines = [f"6. Alarms in {HOME} at the end of the simulated day ({len(alarms)}: "
+             + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + "), evaluated every simulated minute the way",
+             "   CloudWatch does; under each, its state changes and the notifications it sent to the SNS topic:"]
+    gone = sorted({e["alarm"] for e in log} - {a["AlarmName"] for a in alarms})
+    for alarm in sorted(alarms, key=lambda a: a["AlarmName"]) + [{"AlarmName": name} for name in gone]:
+        name = alarm["AlarmName"]
+        if name in gone:
+            lines.append(f"   {name:<62} (deleted during the day with its resource)")
+        else:
+            lines.append(f"   {name:<62} {alarm['StateValue']:<17} {alarm['MetricName']} "
+                         f"{alarm['ComparisonOperator']} {alarm['Threshold']:g}, period {alarm['Period']}s x "
+                         f"{alarm['EvaluationPeriods']}, actions {'on' if alarm['ActionsEnabled'] else 'off'}")
+        for entry in log:
+            if entry["alarm"] != name:
+                continue
+            if entry["type"] == "StateUpdate":
+                reason = re.sub(r"\[([^\]]{40,})\]", _datapoints, entry["reason"])
+                lines.append(f"      {when(entry)} {entry['old']} -> {entry['new']}: {reason[:180]}")
+            elif entry["type"] == "Action":
+                outcome = (f"notified {entry['subject']!r} to {len(entry['subscribers'])} subscriber(s)"
+                           if entry["status"] == "published" else f"NOT notified: {entry['error']}")
+                lines.append(f"      {when(entry)} {outcome}")
+    sent = sum(1 for e in log if e["type"] == "Action" and e["status"] == "published")
+    lines.append(f"   {sent} notification(s) in all.")
+    wanted = {f"PersonalizeMonitor-IdleCampaign-{protected.name}",
+              f"PersonalizeMonitor-LowCampaignUtilization-{protected.name}"}
+    ok = {a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"} >= wanted
+    return lines, ok
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="pm-demo-"))
@@ -307,8 +361,10 @@ def main() -> int:
         last_run: Dict[str, Any] = {}
         runs: List[Dict[str, Any]] = []
         try:
+            aws.evaluate_alarms(day_start)  # alarms evaluated on the simulated clock (alarm_evaluator)
             run_at = day_start + FIVE + dt.timedelta(seconds=20)
             while run_at <= day_end + dt.timedelta(seconds=20):
+                aws.evaluate_alarms(run_at)
                 failing = day_start + FAULT_FROM <= run_at < day_start + FAULT_UNTIL
                 aws.set_metric_faults([{"match": faulty.arn, "kind": "InternalError"}] if failing else [])
                 router.set_clock(run_at.timestamp())
@@ -322,6 +378,7 @@ def main() -> int:
                         raise SystemExit(f"{item['function']} failed:\n{item['error']}")
                 topic.messages()
                 run_at += FIVE
+            aws.evaluate_alarms(day_end + dt.timedelta(minutes=1))  # the last run's data evaluated
         finally:
             aws.set_metric_faults([])
             router.set_clock(None)
@@ -338,14 +395,8 @@ def main() -> int:
                       f"minProvisionedTPS {still['minProvisionedTPS']} - left alone although idle."]
         unknown_lines, unknown_ok = unknown_section(aws, faulty, runs, router.history, day_start)
         lines += ["", *unknown_lines]
-        alarms = aws.client("cloudwatch", HOME).describe_alarms(AlarmNamePrefix="PersonalizeMonitor-")["MetricAlarms"]
-        lines += ["", f"6. Alarms in {HOME} ({len(alarms)}; moto stores alarms but does not evaluate them, so "
-                      "their state stays as created):"]
-        for alarm in sorted(alarms, key=lambda a: a["AlarmName"]):
-            lines.append(f"   {alarm['AlarmName']:<62} {alarm['StateValue']:<17} "
-                         f"{alarm['MetricName']} {alarm['ComparisonOperator']} {alarm['Threshold']:g} "
-                         f"period {alarm['Period']}s x {alarm['EvaluationPeriods']} actions "
-                         f"{'on' if alarm['ActionsEnabled'] else 'off'}")
+        alarm_lines, alarms_ok = alarms_section(aws, day_start, protected)
+        lines += ["", *alarm_lines]
         text = "\n".join(lines)
         print("\n" + text + "\n", flush=True)
         (OUT / "report.txt").write_text(text + "\n")
@@ -358,6 +409,8 @@ def main() -> int:
             raise SystemExit("published metrics do not match the generated traffic")
         if not unknown_ok:
             raise SystemExit(f"{FAULTY}, whose reads failed, was not handled as unknown (see section 5)")
+        if not alarms_ok:
+            raise SystemExit(f"the idle, protected {protected.name}'s alarms are not in ALARM at the end of the day")
     finally:
         if applied:
             say("terraform destroy (the teardown also removes the alarms the functions created)")

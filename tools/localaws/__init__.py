@@ -9,6 +9,7 @@ endpoint used (``sts`` and ``ec2`` included) at the local server. Test tooling o
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -100,6 +101,7 @@ class LocalAWS:
         self.set_clock(None)
         self._request("DELETE", f"{self.moto_url}/_localaws/calls")
         self.drain_lambda_outbox()
+        self._request("DELETE", f"{self.moto_url}/_localaws/alarms")
 
     # -- clients and environment ------------------------------------------------------------
     def env(self, region: str = "us-east-1", account_key: str = FAKE_KEY) -> dict[str, str]:
@@ -211,6 +213,21 @@ class LocalAWS:
     def sns_deliveries(self) -> list[dict[str, Any]]:
         """Every EventBridge -> SNS delivery since start (topic, rule, message)."""
         result: list[dict[str, Any]] = self._request("GET", f"{self.moto_url}/_localaws/sns-deliveries")
+        return result
+
+    def evaluate_alarms(self, until: datetime.datetime,
+                        metrics: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Evaluate every alarm as CloudWatch would, on the simulated clock, up to ``until``
+        (tools.localaws.alarm_evaluator), after storing ``metrics`` (datapoints a service publishes
+        by itself: account, region, namespace, name, dimensions, timestamp, value, unit); returns
+        the state changes and actions it logged."""
+        result: list[dict[str, Any]] = self._post(f"{self.moto_url}/_localaws/alarms/evaluate",
+                                                  {"until": until.timestamp(), "metrics": metrics or []})
+        return result
+
+    def alarm_log(self) -> list[dict[str, Any]]:
+        """Every alarm state change and action since the last reset (simulated times)."""
+        result: list[dict[str, Any]] = self._request("GET", f"{self.moto_url}/_localaws/alarms/log")
         return result
 
     def _post(self, url: str, payload: Any) -> Any:

@@ -37,6 +37,26 @@ class Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class _NoBackoff:
+    """``time`` for botocore.endpoint without the waits between retries (see skip_retry_waits)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        return None
+
+
+def skip_retry_waits() -> None:
+    """On a simulated clock (tools.localaws.simulation sets LOCALAWS_SKIP_RETRY_WAITS=1) a retried
+    AWS call is still retried as often as the SDK's retry mode says, but without waiting the
+    back-off in real time: the waits would only stretch a simulated day into hours."""
+    import botocore.endpoint
+
+    botocore.endpoint.time = _NoBackoff()  # type: ignore[attr-defined]
+
+
 def main() -> int:
     task_dir, layer_dirs, handler_spec, timeout, reply_fd, log_path = (
         sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
@@ -46,6 +66,8 @@ def main() -> int:
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     sys.path[:0] = [task_dir] + [os.path.join(d, "python") for d in layer_dirs]
+    if os.environ.get("LOCALAWS_SKIP_RETRY_WAITS") == "1":
+        skip_retry_waits()
     module_name, func_name = handler_spec.rsplit(".", 1)
     try:
         handler = getattr(importlib.import_module(module_name), func_name)

@@ -55,6 +55,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Callable, Optional, cast
 
+from tools.localaws import alarm_evaluator
+
 _AUTH_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _AUTH_KEY = re.compile(r"Credential=([^/]+)/")
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
@@ -116,6 +118,9 @@ def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
     method = environ.get("REQUEST_METHOD", "GET")
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    if path.startswith("/_localaws/alarms"):  # the alarm evaluator (tools.localaws.alarm_evaluator)
+        status, payload = alarm_evaluator.control(method, path, body)
+        return _json_response(start_response, payload, status)
     with STATE.lock:
         if path == "/_localaws/calls" and method == "GET":
             rows = [
@@ -700,6 +705,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     patch_sqs_event_sources()
     patch_sqs_policies()
     patch_sqs_redrive_policy_format()
+    alarm_evaluator.patch_put_metric_alarm()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
     moto_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
