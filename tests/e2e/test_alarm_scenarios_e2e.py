@@ -148,7 +148,7 @@ class TestOneHourThreshold(Scenario):
                 sim.at(at(t0, 4, 15), lambda: unreachable())
                 sim.at(at(t0, 4, 30), lambda: _empty_dead_letters(aws, "dashboard"))
                 sim.at(at(t0, 5, 1), lambda: unreachable(unreachable_regions=(EU,)))
-                sim.at(at(t0, 5, 2), lambda: _command(aws, seeded["eu-c"]))
+                sim.at(at(t0, 5, 2), lambda: _command(sim, d, seeded["eu-c"]))
                 sim.at(at(t0, 5, 6), lambda: unreachable())
                 sim.at(at(t0, 5, 30), lambda: _empty_dead_letters(aws, "update-tps"))
                 sim.throttle(d.fn("monitor"), at(t0, 6), at(t0, 6, 30))
@@ -247,12 +247,10 @@ def _low(requests: int, stop: dt.datetime, resume: dt.datetime) -> Plan:
     return lambda window: requests // 10 if stop <= window < resume else requests
 
 
-def _command(aws: LocalAWS, seeded: Seeded) -> None:
-    aws.client("events", HOME).put_events(Entries=[{
-        "Source": "personalize.monitor", "DetailType": "UpdatePersonalizeCampaignMinProvisionedTPS",
-        "Resources": [seeded.arn],
-        "Detail": json.dumps({"ARN": seeded.arn, "NewMinTPS": 1, "CurrentMinTPS": 2, "Reason": "alarm scenario"}),
-    }])
+def _command(sim: Simulation, d: Deployment, seeded: Seeded) -> None:
+    """A step-down invoked directly (asynchronously) while its region is unreachable: it fails."""
+    sim.invoke_async(d.fn("update_tps"), {"ARN": seeded.arn, "NewMinTPS": 1, "CurrentMinTPS": 2,
+                                          "Reason": "alarm scenario"})
 
 
 def _empty_dead_letters(aws: LocalAWS, function: str) -> None:

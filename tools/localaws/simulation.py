@@ -123,6 +123,12 @@ class Simulation:
         """Do ``action`` at the simulated time ``when`` (after alarms are evaluated up to it)."""
         self._push(int(when.timestamp()), action)
 
+    def invoke_async(self, function: DeployedFunction, event: Any) -> None:
+        """An asynchronous invocation now (e.g. a direct invocation with a command payload), with
+        Lambda's retries and on-failure destination."""
+        assert self.now is not None, "invoke_async runs inside the simulation (from an action of at())"
+        self._invoke_async(function, event, "direct", self.now, attempt=1)
+
     def throttle(self, function: DeployedFunction, start: dt.datetime, end: dt.datetime) -> None:
         """Invocations of ``function`` in [start, end) are throttled."""
         self.throttled.append((function.arn, start, end))
@@ -230,8 +236,12 @@ class Simulation:
             record = on_failure_record(function.arn, event, last, attempt)
             record["timestamp"] = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
             region = destination.split(":")[3]
-            self.aws.client("sqs", region).send_message(QueueUrl=queue_url(self.aws, destination),
-                                                         MessageBody=json.dumps(record))
+            # Lambda sends the record with the function's role: the queue's policy applies to it.
+            env = function.environment
+            as_role = self.aws.client("sqs", region, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                      aws_session_token=env.get("AWS_SESSION_TOKEN"))
+            as_role.send_message(QueueUrl=queue_url(self.aws, destination), MessageBody=json.dumps(record))
 
     def _invoke_config(self, function: DeployedFunction) -> Dict[str, Any]:
         lam = self.aws.client("lambda", function.arn.split(":")[3])
