@@ -9,7 +9,8 @@
   delete and idle stop; everything they send is delivered to the deployed functions. The
   effects are counted, not the transport: each resource's alarms exist once, the dashboard
   once, and the Personalize stand-in saw exactly one UpdateCampaign, one DeleteCampaign and one
-  StopRecommender. A later run finds nothing left to do and leaves no alarm behind.
+  StopRecommender. A later run leaves the retired alone, recreates none of their alarms and
+  takes the next hourly step-down (75 -> 56) from the minimum the campaign has now.
 * ``test_small_account_applies_only_without_reservation``: a local AWS whose Lambda concurrency
   quota is 10 (moto's MOTO_LAMBDA_CONCURRENCY_QUOTA models Lambda's rule that 100 executions stay
   unreserved): the module applies with the defaults, and a reservation fails as it does in such
@@ -145,12 +146,17 @@ def test_reserved_concurrency_off_on_off_and_overlapping_runs(aws: LocalAWS, tmp
             assert [d["DashboardName"] for d in dashboards] == outputs["dashboard_names"] == [f"{NAME}-Dashboard"]
             assert any(d["function"] == names["dashboard"] for d in delivered)
 
-            # -- the next run, once Personalize has finished: nothing left to do, nothing recreated --
+            # -- the next run, once Personalize has finished: the retired stay retired, their alarms
+            # are not recreated, and the over-provisioned campaign takes its next hourly step (75 -> 56,
+            # 25 % an hour) from the minimum it has now, not from the one both duplicates expected.
             aws.personalize.settle()
             later = first.invoke(scheduled_event(run_at + dt.timedelta(hours=1)))
             assert later.error is None and later.result["errors"] == 0, later.error or later.result["steps"]
             router.run_until_idle()
-            assert mutating_calls(aws) == {"UpdateCampaign": 1, "DeleteCampaign": 1, "StopRecommender": 1}
+            assert mutating_calls(aws) == {"UpdateCampaign": 2, "DeleteCampaign": 1, "StopRecommender": 1}
+            aws.personalize.settle()
+            update = client.describe_campaign(campaignArn=over.arn)["campaign"]["latestCampaignUpdate"]
+            assert update["minProvisionedTPS"] == 56
             assert runtime_alarms(aws) == sorted(alarms.alarm_names_for_arn(alarms_settings(), over.arn))
         finally:
             first.stop()
