@@ -4,7 +4,7 @@
     python3 scripts/replay_dead_letters.py --name PersonalizeMonitor --region us-east-1 \\
         [--queue-url URL] [--dry-run] [--max-messages N] [--drop-rejected]
 
-The queue ``<name>-dead-letters`` (reliability.tf, output ``dead_letter_queue_url``) receives
+The queue ``<name>-dead-letters`` (dead_letters.tf, output ``dead_letter_queue_url``) receives
 Lambda's on-failure records (after the async retries) and EventBridge's undeliverable events.
 For each message this script:
 
@@ -37,16 +37,20 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-ROLES = ("update-tps", "delete-campaign", "stop-recommender", "dashboard")
-COMMAND_ROLES = {
-    "UpdatePersonalizeCampaignMinProvisionedTPS": "update-tps",
-    "UpdatePersonalizeRecommenderMinRecommendationRPS": "update-tps",
-    "DeletePersonalizeCampaign": "delete-campaign",
-    "StopPersonalizeRecommender": "stop-recommender",
-    "BuildPersonalizeMonitorDashboard": "dashboard",
+# The names the module's Terraform files and functions share (the layer ships the same file).
+CONTRACT_PATH = Path(__file__).resolve().parents[1] / "functions/layer/python/personalize_monitor/contract.json"
+CONTRACT: Dict[str, Any] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+_FUNCTIONS: Dict[str, Any] = CONTRACT["functions"]
+# The functions that may receive replays (every function wired to the queue), by name suffix.
+ROLES: Tuple[str, ...] = tuple(str(_FUNCTIONS[role]["suffix"]) for role in (*CONTRACT["action_functions"], "dashboard"))
+# Command detail type -> the suffix of the function that carries it out.
+COMMAND_ROLES: Dict[str, str] = {
+    CONTRACT["detail_types"][key]: str(spec["suffix"]) for spec in _FUNCTIONS.values() for key in spec["commands"]
 }
+_UPDATE_TPS, _DELETE_CAMPAIGN, _STOP_RECOMMENDER, _DASHBOARD = ROLES
 # Long enough for the slowest function (the dashboard's 900 s timeout).
 VISIBILITY_SECONDS = 960
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,38}$")
@@ -105,7 +109,7 @@ def route_by_content(event: Any) -> Optional[str]:
     if not isinstance(event, Mapping):
         return None
     if "detail-type" in event or "source" in event:
-        if event.get("source") == "personalize.monitor":
+        if event.get("source") == CONTRACT["event_source"]:
             return COMMAND_ROLES.get(str(event.get("detail-type")))
         if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
             for rule in event.get("resources") or []:
@@ -115,14 +119,14 @@ def route_by_content(event: Any) -> Optional[str]:
                         return role
         return None
     if "NewMinTPS" in event:
-        return "update-tps"
+        return _UPDATE_TPS
     arn = str(event.get("ARN", ""))
     if ":campaign/" in arn:
-        return "delete-campaign"
+        return _DELETE_CAMPAIGN
     if ":recommender/" in arn:
-        return "stop-recommender"
+        return _STOP_RECOMMENDER
     if set(event) <= {"Reason"}:
-        return "dashboard"
+        return _DASHBOARD
     return None
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Delete what a Personalize Monitor deployment's functions created at run time.
 
-Terraform runs this on ``terraform destroy`` (notifications.tf, terraform_data.teardown) with the
+Terraform runs this on ``terraform destroy`` (teardown.tf, terraform_data.teardown) with the
 credentials of the module's cleanup_profile or of its environment (see Credentials below); it
 can also be run by hand:
 
@@ -38,9 +38,14 @@ import os
 import re
 import signal
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-DEFAULT_LABELS = ("LowCampaignUtilization", "IdleCampaign", "LowRecommenderUtilization", "IdleRecommender")
+# The names the module's Terraform files and functions share (the layer ships the same file).
+CONTRACT_PATH = Path(__file__).resolve().parents[1] / "functions/layer/python/personalize_monitor/contract.json"
+CONTRACT: Dict[str, Any] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+DEFAULT_LABELS = tuple(label for by_type in CONTRACT["alarm_labels"].values() for label in by_type.values())
+CREATED_BY_TAG: str = CONTRACT["tag_keys"]["created_by"]
 PREFIX = "personalize-monitor teardown"
 DELETE_BATCH = 100
 DEADLINE_SECONDS = 300
@@ -88,7 +93,7 @@ def load_config(argv: Sequence[str], env: Dict[str, str]) -> Dict[str, Any]:
     config.setdefault("enabled", True)
     config.setdefault("instance_metadata", False)
     config.setdefault("alarm_labels", list(DEFAULT_LABELS))
-    config.setdefault("created_by_tag", "CreatedBy")
+    config.setdefault("created_by_tag", CREATED_BY_TAG)
     config["dry_run"] = bool(args.dry_run)
     for key in ("name", "region", "account"):
         if not isinstance(config.get(key), str) or not config[key]:

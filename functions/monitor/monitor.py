@@ -140,9 +140,9 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
 
     # Each resource whose requests could not be read counts, like a failed region or step.
     errors = sum(1 for r in results if r.error) + step_errors + len(unknown)
-    datums.append({"MetricName": "monitoredResourceCount", "Timestamp": window_start,
+    datums.append({"MetricName": metrics.RESOURCE_COUNT, "Timestamp": window_start,
                    "Value": float(len(measurements)), "Unit": "Count"})
-    datums.append({"MetricName": "monitorErrors", "Timestamp": window_start,
+    datums.append({"MetricName": metrics.MONITOR_ERRORS, "Timestamp": window_start,
                    "Value": float(errors), "Unit": "Count"})
     metrics.put_metrics(settings.home_region, datums)
 

@@ -47,7 +47,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, metrics, timeutil
+from . import arns, clients, contract, metrics, timeutil
 from .config import METRIC_NAMESPACE, Settings
 from .discovery import RateLimiter, Resource
 from .log import get_logger
@@ -55,15 +55,14 @@ from .runcontext import RunContext
 
 log = get_logger("alarms")
 
-CREATED_BY_TAG = "CreatedBy"
+CREATED_BY_TAG = contract.TAG_KEYS["created_by"]
 UTILIZATION = "utilization"
 IDLE = "idle"
-# (resource kind, alarm type) -> the name segment (the seed's names).
+# (resource kind, alarm type) -> the name segment (the seed's names, in contract.json).
 LABELS: Dict[Tuple[str, str], str] = {
-    (arns.KIND_CAMPAIGN, UTILIZATION): "LowCampaignUtilization",
-    (arns.KIND_CAMPAIGN, IDLE): "IdleCampaign",
-    (arns.KIND_RECOMMENDER, UTILIZATION): "LowRecommenderUtilization",
-    (arns.KIND_RECOMMENDER, IDLE): "IdleRecommender",
+    (kind, alarm_type): label
+    for kind, by_type in contract.ALARM_LABELS.items()
+    for alarm_type, label in by_type.items()
 }
 _BY_LABEL = {label: key for key, label in LABELS.items()}
 REGION_SEPARATOR = "@"
@@ -316,7 +315,7 @@ def differences(existing: Mapping[str, Any], spec: AlarmSpec) -> List[str]:
 
 def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
     for dim in alarm.get("Dimensions") or []:
-        if dim.get("Name") in ("CampaignArn", "RecommenderArn"):
+        if dim.get("Name") in metrics.DIMENSIONS.values():
             try:
                 return arns.parse(dim.get("Value"))
             except arns.InvalidArn:

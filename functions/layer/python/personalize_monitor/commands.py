@@ -3,7 +3,7 @@
 The monitor sends its decisions as the seed's command payloads (``{"ARN", "NewMinTPS",
 "Reason", ...}`` / ``{"ARN", "Reason", ...}`` plus ``DecidedAt``) to the command queue of the
 function that carries them out (``<name>-<role with dashes>-commands`` in the deployment's account
-and region, actions.tf; its URL is looked up once per warm container with GetQueueUrl, so the
+and region, contract.json; its URL is looked up once per warm container with GetQueueUrl, so the
 functions' environments - limited to 4 KB - need not carry it). Each queue's policy lets
 only the monitor's role, the function's own role and the principals in ``command_principals``
 send, and denies everyone else, so a command nobody trusted sent never reaches a function; a
@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients
+from . import arns, clients, contract
 from .config import COMMAND_ROLES, Settings
 from .log import get_logger
 
@@ -58,8 +58,8 @@ class Command:
 
 
 def queue_name(settings: Settings, role: str) -> str:
-    """The command queue of an action function, as actions.tf names it."""
-    return f"{settings.name}-{role.replace('_', '-')}-commands"
+    """The command queue of an action function, named as Terraform names it (contract.json)."""
+    return contract.command_queue_name(settings.name, role)
 
 
 def queue_arn(settings: Settings, role: str, account: Optional[str]) -> Optional[str]:

@@ -9,20 +9,26 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import arns
+from . import arns, contract
 
-DEFAULT_NAME = "PersonalizeMonitor"
-METRIC_NAMESPACE = "PersonalizeMonitor"
-EVENT_SOURCE = "personalize.monitor"
+DEFAULT_NAME = contract.DEFAULT_NAME
+METRIC_NAMESPACE = contract.METRIC_NAMESPACE
+EVENT_SOURCE = contract.EVENT_SOURCE
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed."""
 
 
-def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+def _default(setting: str) -> Any:
+    """A setting's default (contract.json)."""
+    return contract.setting(setting)["default"]
+
+
+def _bool(env: Mapping[str, str], setting: str) -> bool:
+    key, default = contract.setting(setting)["env"], bool(_default(setting))
     raw = env.get(key)
     if raw is None or raw == "":
         return default
@@ -34,7 +40,9 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise ConfigError(f"{key} must be true or false, got {raw!r}")
 
 
-def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+def _number(env: Mapping[str, str], setting: str) -> float:
+    spec = contract.setting(setting)
+    key, default, low, high = spec["env"], float(spec["default"]), float(spec["min"]), float(spec["max"])
     raw = env.get(key)
     if raw is None or raw == "":
         return default
@@ -47,7 +55,8 @@ def _number(env: Mapping[str, str], key: str, default: float, low: float, high: 
     return value
 
 
-def _json_list(env: Mapping[str, str], key: str, default: List[str]) -> List[str]:
+def _json_list(env: Mapping[str, str], setting: str) -> List[str]:
+    key, default = contract.setting(setting)["env"], _default(setting)
     raw = env.get(key)
     if raw is None or raw == "":
         return list(default)
@@ -60,9 +69,14 @@ def _json_list(env: Mapping[str, str], key: str, default: List[str]) -> List[str
     return value
 
 
-def _arn_scope(env: Mapping[str, str], key: str, kind: str) -> Optional[Tuple[str, ...]]:
+def _string(env: Mapping[str, str], setting: str) -> str:
+    return env.get(contract.setting(setting)["env"]) or str(_default(setting))
+
+
+def _arn_scope(env: Mapping[str, str], setting: str, kind: str) -> Optional[Tuple[str, ...]]:
     """None means ``all``; otherwise the explicit ARNs (validated)."""
-    values = _json_list(env, key, ["all"])
+    key = contract.setting(setting)["env"]
+    values = _json_list(env, setting)
     if values == ["all"]:
         return None
     if "all" in values:
@@ -76,48 +90,50 @@ def _arn_scope(env: Mapping[str, str], key: str, kind: str) -> Optional[Tuple[st
 
 
 def _scheduled_arns(env: Mapping[str, str]) -> Tuple[str, ...]:
-    values = _json_list(env, "PM_SCHEDULED_CAPACITY_ARNS", [])
+    values = _json_list(env, "scheduled_capacity_arns")
     for value in values:
         try:
             arns.parse(value)
         except arns.InvalidArn as exc:
-            raise ConfigError(f"PM_SCHEDULED_CAPACITY_ARNS: {exc}") from None
+            raise ConfigError(f"{contract.setting('scheduled_capacity_arns')['env']}: {exc}") from None
     return tuple(dict.fromkeys(values))
 
 
-COMMAND_ROLES = ("update_tps", "delete_campaign", "stop_recommender")
+COMMAND_ROLES = contract.ACTION_FUNCTIONS
 
 
 @dataclass(frozen=True)
 class Settings:
+    # Defaults: contract.json ("settings"), as Terraform's variables.tf (tests/test_contract.py).
     name: str = DEFAULT_NAME
     home_region: str = "us-east-1"
     regions: Tuple[str, ...] = ()
     campaign_arns: Optional[Tuple[str, ...]] = None  # None = all
     recommender_arns: Optional[Tuple[str, ...]] = None  # None = all
-    auto_create_utilization_alarms: bool = True
-    utilization_threshold_percent: float = 100.0
-    auto_create_idle_alarms: bool = True
-    idle_threshold_hours: int = 24
-    auto_adjust_min_tps: bool = True
-    auto_delete_or_stop_idle_resources: bool = False
-    dry_run: bool = False
-    protection_tag_key: str = "PersonalizeMonitor:Protect"
-    notification_topic_arn: str = ""
-    publish_derived_metrics: bool = True
-    describe_rate_per_second: float = 10.0
-    # Estimated prices (USD) for the savings stated in cost-action notifications.
-    price_per_tps_hour: float = 0.2  # campaigns: per TPS-hour of max(min TPS, actual TPS)
-    price_per_rps_hour: float = 0.2  # recommenders: per RPS-hour (3,600 requests) of max(min RPS, actual)
+    auto_create_utilization_alarms: bool = _default("auto_create_utilization_alarms")
+    utilization_threshold_percent: float = float(_default("utilization_threshold_percent"))
+    auto_create_idle_alarms: bool = _default("auto_create_idle_alarms")
+    idle_threshold_hours: int = int(_default("idle_threshold_hours"))
+    auto_adjust_min_tps: bool = _default("auto_adjust_min_tps")
+    auto_delete_or_stop_idle_resources: bool = _default("auto_delete_or_stop_idle_resources")
+    dry_run: bool = _default("dry_run")
+    protection_tag_key: str = _default("protection_tag_key")
+    notification_topic_arn: str = _default("notification_topic_arn")
+    publish_derived_metrics: bool = _default("publish_derived_metrics")
+    describe_rate_per_second: float = float(_default("describe_rate_per_second"))
+    # Estimated prices (USD) for the savings stated in cost-action notifications: campaigns per
+    # TPS-hour of max(min TPS, actual TPS), recommenders per RPS-hour (3,600 requests) of max(min RPS, actual).
+    price_per_tps_hour: float = float(_default("price_per_tps_hour"))
+    price_per_rps_hour: float = float(_default("price_per_rps_hour"))
     # Resources whose minimum follows var.scheduled_capacity: the automatic step-down leaves them alone.
     scheduled_capacity_arns: Tuple[str, ...] = ()
     # PutMetricAlarm pacing: CloudWatch's default quota is 3 per second; a run writes at most
     # 30 seconds' worth and leaves the rest to the next run.
-    alarm_writes_per_second: float = 3.0
+    alarm_writes_per_second: float = float(_default("alarm_writes_per_second"))
     tags: Dict[str, str] = field(default_factory=dict)
-    dashboard_name: str = ""  # empty: no dashboard
+    dashboard_name: str = _default("dashboard_name")  # empty: no dashboard
     # The seed's behaviour, opt-in: act on command events from the default bus (this account only).
-    accept_default_bus_commands: bool = False
+    accept_default_bus_commands: bool = _default("accept_default_bus_commands")
 
     @property
     def monitored_regions(self) -> Tuple[str, ...]:
@@ -150,45 +166,45 @@ class Settings:
         home = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
         if not arns.REGION_PATTERN.fullmatch(home):
             raise ConfigError(f"AWS_REGION must be a region name, got {home!r}")
-        regions = _json_list(env, "PM_REGIONS", [])
+        regions = _json_list(env, "regions")
         for region in regions:
             if not arns.REGION_PATTERN.fullmatch(region):
-                raise ConfigError(f"PM_REGIONS: {region!r} is not a region name")
-        name = env.get("PM_NAME") or DEFAULT_NAME
-        tags_raw = env.get("PM_TAGS") or "{}"
+                raise ConfigError(f"{contract.setting('regions')['env']}: {region!r} is not a region name")
+        name = _string(env, "name")
+        tags_key = contract.setting("tags")["env"]
         try:
-            tags = json.loads(tags_raw)
+            tags = json.loads(env.get(tags_key) or "{}")
         except ValueError:
-            raise ConfigError("PM_TAGS must be a JSON object of strings") from None
+            raise ConfigError(f"{tags_key} must be a JSON object of strings") from None
         if not isinstance(tags, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
         ):
-            raise ConfigError("PM_TAGS must be a JSON object of strings")
-        topic = env.get("PM_NOTIFICATION_TOPIC_ARN", "")
+            raise ConfigError(f"{tags_key} must be a JSON object of strings")
+        topic = _string(env, "notification_topic_arn")
         if topic and not topic.startswith("arn:"):
-            raise ConfigError(f"PM_NOTIFICATION_TOPIC_ARN must be an ARN, got {topic!r}")
+            raise ConfigError(f"{contract.setting('notification_topic_arn')['env']} must be an ARN, got {topic!r}")
         return cls(
             name=name,
             home_region=home,
             regions=tuple(dict.fromkeys(regions)),
-            campaign_arns=_arn_scope(env, "PM_CAMPAIGN_ARNS", arns.KIND_CAMPAIGN),
-            recommender_arns=_arn_scope(env, "PM_RECOMMENDER_ARNS", arns.KIND_RECOMMENDER),
-            auto_create_utilization_alarms=_bool(env, "PM_AUTO_CREATE_UTILIZATION_ALARMS", True),
-            utilization_threshold_percent=_number(env, "PM_UTILIZATION_THRESHOLD_PERCENT", 100, 0, 1000),
-            auto_create_idle_alarms=_bool(env, "PM_AUTO_CREATE_IDLE_ALARMS", True),
-            idle_threshold_hours=int(_number(env, "PM_IDLE_THRESHOLD_HOURS", 24, 1, 168)),
-            auto_adjust_min_tps=_bool(env, "PM_AUTO_ADJUST_MIN_TPS", True),
-            auto_delete_or_stop_idle_resources=_bool(env, "PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES", False),
-            dry_run=_bool(env, "PM_DRY_RUN", False),
-            protection_tag_key=env.get("PM_PROTECTION_TAG_KEY", "PersonalizeMonitor:Protect"),
+            campaign_arns=_arn_scope(env, "campaign_arns", arns.KIND_CAMPAIGN),
+            recommender_arns=_arn_scope(env, "recommender_arns", arns.KIND_RECOMMENDER),
+            auto_create_utilization_alarms=_bool(env, "auto_create_utilization_alarms"),
+            utilization_threshold_percent=_number(env, "utilization_threshold_percent"),
+            auto_create_idle_alarms=_bool(env, "auto_create_idle_alarms"),
+            idle_threshold_hours=int(_number(env, "idle_threshold_hours")),
+            auto_adjust_min_tps=_bool(env, "auto_adjust_min_tps"),
+            auto_delete_or_stop_idle_resources=_bool(env, "auto_delete_or_stop_idle_resources"),
+            dry_run=_bool(env, "dry_run"),
+            protection_tag_key=env.get(contract.setting("protection_tag_key")["env"], _default("protection_tag_key")),
             notification_topic_arn=topic,
-            publish_derived_metrics=_bool(env, "PM_PUBLISH_DERIVED_METRICS", True),
-            describe_rate_per_second=_number(env, "PM_DESCRIBE_RATE_PER_SECOND", 10, 0.1, 100),
-            price_per_tps_hour=_number(env, "PM_PRICE_PER_TPS_HOUR", 0.2, 0, 1000),
-            price_per_rps_hour=_number(env, "PM_PRICE_PER_RPS_HOUR", 0.2, 0, 1000),
+            publish_derived_metrics=_bool(env, "publish_derived_metrics"),
+            describe_rate_per_second=_number(env, "describe_rate_per_second"),
+            price_per_tps_hour=_number(env, "price_per_tps_hour"),
+            price_per_rps_hour=_number(env, "price_per_rps_hour"),
             scheduled_capacity_arns=_scheduled_arns(env),
-            alarm_writes_per_second=_number(env, "PM_ALARM_WRITES_PER_SECOND", 3, 0.5, 100),
+            alarm_writes_per_second=_number(env, "alarm_writes_per_second"),
             tags=tags,
-            dashboard_name=env.get("PM_DASHBOARD_NAME", ""),
-            accept_default_bus_commands=_bool(env, "PM_ACCEPT_DEFAULT_BUS_COMMANDS", False),
+            dashboard_name=env.get(contract.setting("dashboard_name")["env"], _default("dashboard_name")),
+            accept_default_bus_commands=_bool(env, "accept_default_bus_commands"),
         )

@@ -55,14 +55,14 @@ LEAST_UTILIZED_LIMIT = 10
 PERIOD = 300
 TIME_RANGE = "-PT6H"
 PERSONALIZE_NAMESPACE = metrics.PERSONALIZE_NAMESPACE
-MONITOR_METRICS = ("monitoredResourceCount", "monitorErrors")
+MONITOR_METRICS = (metrics.RESOURCE_COUNT, metrics.MONITOR_ERRORS)
 # Request metric -> the latency metric Personalize publishes beside it (same dimension).
 LATENCY_METRICS = {
     "GetRecommendations": "GetRecommendationsLatency",
     "GetPersonalizedRanking": "GetPersonalizedRankingLatency",
 }
-DIMENSIONS = {arns.KIND_CAMPAIGN: "CampaignArn", arns.KIND_RECOMMENDER: "RecommenderArn"}
-_ARN_DIMENSIONS = ("CampaignArn", "RecommenderArn")
+DIMENSIONS = {kind: metrics.DIMENSIONS[kind] for kind in (arns.KIND_CAMPAIGN, arns.KIND_RECOMMENDER)}
+_ARN_DIMENSIONS = tuple(DIMENSIONS.values())
 
 
 def page_name(base: str, page: int) -> str:
@@ -273,8 +273,8 @@ def build_pages(
     # Page 1 header beyond the title: count, least-utilized tables, module/fleet alarms.
     first_page_extra: List[Dict[str, Any]] = [
         _metric("Monitored resources / monitor errors", home_region, [
-            [METRIC_NAMESPACE, "monitoredResourceCount", {"label": "Monitored resources", "stat": "Maximum"}],
-            [METRIC_NAMESPACE, "monitorErrors", {"label": "Monitor errors (5 min)", "stat": "Sum"}],
+            [METRIC_NAMESPACE, metrics.RESOURCE_COUNT, {"label": "Monitored resources", "stat": "Maximum"}],
+            [METRIC_NAMESPACE, metrics.MONITOR_ERRORS, {"label": "Monitor errors (5 min)", "stat": "Sum"}],
         ], 6, 6, view="singleValue", sparkline=True),
     ]
     for kind, title in ((arns.KIND_CAMPAIGN, "campaigns"), (arns.KIND_RECOMMENDER, "recommenders")):

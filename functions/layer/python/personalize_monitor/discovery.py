@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients
+from . import arns, clients, contract
 from .config import Settings
 from .log import get_logger
 
@@ -49,7 +49,7 @@ class Resource:
 
     @property
     def dimension(self) -> str:
-        return "CampaignArn" if self.kind == arns.KIND_CAMPAIGN else "RecommenderArn"
+        return str(contract.METRICS[self.kind]["dimension"])
 
     @property
     def updatable(self) -> bool:

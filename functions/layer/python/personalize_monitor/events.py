@@ -1,6 +1,6 @@
 """Publishing the system's events to the default EventBridge bus (source ``personalize.monitor``).
 
-Detail types (the seed's contract):
+Detail types (the seed's contract; the names are in contract.json):
 commands   BuildPersonalizeMonitorDashboard, UpdatePersonalizeCampaignMinProvisionedTPS,
            UpdatePersonalizeRecommenderMinRecommendationRPS, DeletePersonalizeCampaign,
            StopPersonalizeRecommender
@@ -24,29 +24,31 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-from . import clients
+from . import clients, contract
 from .config import EVENT_SOURCE
 from .log import get_logger
 
 log = get_logger("events")
 
-BUILD_DASHBOARD = "BuildPersonalizeMonitorDashboard"
-UPDATE_CAMPAIGN_TPS = "UpdatePersonalizeCampaignMinProvisionedTPS"
-UPDATE_RECOMMENDER_RPS = "UpdatePersonalizeRecommenderMinRecommendationRPS"
-DELETE_CAMPAIGN = "DeletePersonalizeCampaign"
-STOP_RECOMMENDER = "StopPersonalizeRecommender"
-CAMPAIGN_TPS_UPDATED = "PersonalizeCampaignMinProvisionedTPSUpdated"
-RECOMMENDER_RPS_UPDATED = "PersonalizeRecommenderMinRecommendationRPSUpdated"
-CAMPAIGN_DELETED = "PersonalizeCampaignDeleted"
-RECOMMENDER_STOPPED = "PersonalizeRecommenderStopped"
+_TYPES = contract.DETAIL_TYPES
+BUILD_DASHBOARD = _TYPES["build_dashboard"]
+UPDATE_CAMPAIGN_TPS = _TYPES["update_campaign_tps"]
+UPDATE_RECOMMENDER_RPS = _TYPES["update_recommender_rps"]
+DELETE_CAMPAIGN = _TYPES["delete_campaign"]
+STOP_RECOMMENDER = _TYPES["stop_recommender"]
+CAMPAIGN_TPS_UPDATED = _TYPES["campaign_tps_updated"]
+RECOMMENDER_RPS_UPDATED = _TYPES["recommender_rps_updated"]
+CAMPAIGN_DELETED = _TYPES["campaign_deleted"]
+RECOMMENDER_STOPPED = _TYPES["recommender_stopped"]
 # A cost action that dry_run held back: what would have happened and why (not a seed type).
-DRY_RUN_DECISION = "PersonalizeMonitorDryRunDecision"
+DRY_RUN_DECISION = _TYPES["dry_run_decision"]
 # A cost action not taken because a read it depends on was incomplete (not a seed type).
-ACTION_WITHHELD = "PersonalizeMonitorActionWithheld"
+ACTION_WITHHELD = _TYPES["action_withheld"]
 
-COMMANDS = (BUILD_DASHBOARD, UPDATE_CAMPAIGN_TPS, UPDATE_RECOMMENDER_RPS, DELETE_CAMPAIGN, STOP_RECOMMENDER)
-NOTIFICATIONS = (CAMPAIGN_TPS_UPDATED, RECOMMENDER_RPS_UPDATED, CAMPAIGN_DELETED, RECOMMENDER_STOPPED,
-                 DRY_RUN_DECISION, ACTION_WITHHELD)
+# The commands each function carries out, as the Terraform rules and scripts/replay_dead_letters.py route them.
+FUNCTION_OF_COMMAND = {t: role for role in contract.FUNCTIONS for t in contract.commands_of(role)}
+COMMANDS = tuple(FUNCTION_OF_COMMAND)
+NOTIFICATIONS = contract.NOTICES
 
 MAX_ENTRIES_PER_CALL = 10  # PutEvents limit
 

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from . import contract
+
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {"message", "asctime"}
 
 
@@ -40,6 +42,7 @@ def get_logger(name: str) -> logging.Logger:
         handler.setFormatter(JsonFormatter())
         root.handlers = [handler]
         root.propagate = False
-        root.setLevel(os.environ.get("PM_LOG_LEVEL", "INFO").upper())
+        level = contract.setting("log_level")
+        root.setLevel(os.environ.get(level["env"], level["default"]).upper())
         root._pm_configured = True  # type: ignore[attr-defined]
     return root.getChild(name)

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import clients
+from . import clients, contract
 from .config import METRIC_NAMESPACE
 from .discovery import Resource
 from .log import get_logger
@@ -28,11 +28,16 @@ MAX_QUERIES_PER_CALL = 500
 MAX_DATAPOINTS_PER_CALL = 100_800
 MAX_PUT_ITEMS = 1000
 
-# Metric names per kind: (min capacity, average rate, utilization) - the seed's contract.
+# Metric names per kind: (min capacity, average rate, utilization) - the seed's names, in contract.json.
 METRIC_NAMES = {
-    "campaign": ("minProvisionedTPS", "averageTPS", "campaignUtilization"),
-    "recommender": ("minRecommendationRequestsPerSecond", "averageRPS", "recommenderUtilization"),
+    kind: (contract.METRICS[kind]["minimum"], contract.METRICS[kind]["average"], contract.METRICS[kind]["utilization"])
+    for kind in ("campaign", "recommender")
 }
+# The dimension (the resource's ARN) of each kind's metrics.
+DIMENSIONS = {kind: contract.METRICS[kind]["dimension"] for kind in ("campaign", "recommender")}
+# Published by the monitor once per run.
+RESOURCE_COUNT = contract.METRICS["resource_count"]
+MONITOR_ERRORS = contract.METRICS["errors"]
 
 
 def last_window(now: dt.datetime, seconds: int = WINDOW_SECONDS) -> Tuple[dt.datetime, dt.datetime]:
