@@ -1,23 +1,24 @@
 ################################################################################
-# Dashboard (issue 5): the dashboard function, its triggers, the Terraform-owned page 1
+# Dashboard: the CloudWatch dashboard's name and pages. Page 1 is created here so that it exists
+# from the first apply (every graph a SEARCH expression or a Metrics Insights query that needs no
+# resource list) and goes with destroy; the dashboard function (functions.tf) rewrites it with
+# per-dataset-group graphs and adds pages "<dashboard>-2", "<dashboard>-3", ... at run time, which
+# the teardown (teardown.tf) removes.
 ################################################################################
 
 locals {
-  dashboard_name = var.name == "PersonalizeMonitor" ? "Amazon-Personalize-Monitor" : "${var.name}-Dashboard"
+  dashboard_name = var.name == local.contract.default_name ? "Amazon-Personalize-Monitor" : "${var.name}-Dashboard"
   # Every page of the dashboard: page 1 is this name, the function adds <name>-2, <name>-3, ...
   dashboard_arn_pattern = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.dashboard_name}*"
-
-  dashboard_functions = var.create_dashboard ? { dashboard = module.dashboard[0] } : {}
-
-  # The monitor reads the deployed pages once per container and asks for a rebuild when the
-  # monitored set changes (personalize_monitor.dashboard.request_rebuild_on_change).
-  monitor_dashboard_policy_json = var.create_dashboard ? data.aws_iam_policy_document.monitor_dashboard[0].json : ""
 
   # Metrics Insights queries ranking the whole fleet (no resource list needed; the same text
   # as personalize_monitor.dashboard.least_utilized_query).
   least_utilized_queries = {
-    campaigns    = "SELECT AVG(campaignUtilization) FROM SCHEMA(\"PersonalizeMonitor\", CampaignArn) GROUP BY CampaignArn ORDER BY AVG() ASC LIMIT 10"
-    recommenders = "SELECT AVG(recommenderUtilization) FROM SCHEMA(\"PersonalizeMonitor\", RecommenderArn) GROUP BY RecommenderArn ORDER BY AVG() ASC LIMIT 10"
+    for kind in ["campaign", "recommender"] : "${kind}s" => format(
+      "SELECT AVG(%s) FROM SCHEMA(\"%s\", %s) GROUP BY %s ORDER BY AVG() ASC LIMIT 10",
+      local.contract.metrics[kind].utilization, local.contract.metric_namespace,
+      local.contract.metrics[kind].dimension, local.contract.metrics[kind].dimension,
+    )
   }
 
   # Page 1 as Terraform creates it: useful before the function's first build, because every
@@ -37,8 +38,8 @@ locals {
           title     = "Monitored resources / monitor errors", region = local.home_region, view = "singleValue"
           sparkline = true, stat = "Average", period = 300
           metrics = [
-            ["PersonalizeMonitor", "monitoredResourceCount", { label = "Monitored resources", stat = "Maximum" }],
-            ["PersonalizeMonitor", "monitorErrors", { label = "Monitor errors (5 min)", stat = "Sum" }],
+            [local.contract.metric_namespace, local.contract.metrics.resource_count, { label = "Monitored resources", stat = "Maximum" }],
+            [local.contract.metric_namespace, local.contract.metrics.errors, { label = "Monitor errors (5 min)", stat = "Sum" }],
           ]
         }
       },
@@ -61,7 +62,7 @@ locals {
           title  = "${kind} utilization (% of provisioned, all)"
           region = local.home_region, view = "timeSeries", stacked = false, stat = "Average", period = 300
           metrics = [[{
-            expression = "SEARCH('{PersonalizeMonitor,${kind}Arn} MetricName=\"${lower(kind)}Utilization\"', 'Average', 300)"
+            expression = "SEARCH('{${local.contract.metric_namespace},${local.contract.metrics[lower(kind)].dimension}} MetricName=\"${local.contract.metrics[lower(kind)].utilization}\"', 'Average', 300)"
             id         = "s${lower(substr(kind, 0, 1))}"
           }]]
         }
@@ -84,116 +85,8 @@ locals {
   )
 }
 
-data "aws_iam_policy_document" "monitor_dashboard" {
-  count = var.create_dashboard ? 1 : 0
-
-  statement {
-    sid       = "ReadDashboardPages"
-    actions   = ["cloudwatch:GetDashboard"]
-    resources = [local.dashboard_arn_pattern]
-  }
-
-  statement {
-    sid = "ListDashboardPages"
-    # ListDashboards has no resource-level permissions.
-    actions   = ["cloudwatch:ListDashboards"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "RequestDashboardBuild"
-    actions   = ["events:PutEvents"]
-    resources = ["arn:${local.partition}:events:${local.home_region}:${local.account_id}:event-bus/default"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "events:detail-type"
-      values   = ["BuildPersonalizeMonitorDashboard"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "dashboard" {
-  count = var.create_dashboard ? 1 : 0
-
-  # The pages list every monitored resource, found the way the monitor finds them.
-  source_policy_documents = [data.aws_iam_policy_document.discovery.json]
-
-  statement {
-    sid = "WriteDashboardPages"
-    # The function never reads a page back (only the monitor does, see monitor_dashboard).
-    actions   = ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
-    resources = [local.dashboard_arn_pattern]
-  }
-
-  statement {
-    sid = "ListDashboardPages"
-    # ListDashboards has no resource-level permissions.
-    actions   = ["cloudwatch:ListDashboards"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "ReadModuleAlarms"
-    # One DescribeAlarms by name prefix "<name>-" (personalize_monitor.dashboard module_alarms).
-    actions   = ["cloudwatch:DescribeAlarms"]
-    resources = ["arn:${local.partition}:cloudwatch:${local.home_region}:${local.account_id}:alarm:${var.name}-*"]
-  }
-}
-
-module "dashboard" {
-  source = "./modules/lambda-function"
-  count  = var.create_dashboard ? 1 : 0
-
-  function_name = "${var.name}-dashboard"
-  description   = "Builds the Personalize Monitor CloudWatch dashboard"
-  source_dir    = "${path.module}/functions/dashboard"
-  handler       = "dashboard.lambda_handler"
-  # A cold container describes every monitored resource at the configured rate.
-  timeout = 900
-  # No reservation by default (var.dashboard_reserved_concurrency): overlapping builds write the
-  # same pages, and reserving fails in accounts with a low concurrency quota.
-  reserved_concurrent_executions = var.dashboard_reserved_concurrency
-  memory_size                    = 256
-  layers                         = [aws_lambda_layer_version.shared.arn]
-  policy_json                    = data.aws_iam_policy_document.dashboard[0].json
-  environment                    = local.common_environment
-
-  event_rules = {
-    schedule = {
-      description         = "Rebuilds the Personalize Monitor dashboard hourly"
-      schedule_expression = "rate(1 hour)"
-    }
-    build = {
-      description = "Rebuilds the Personalize Monitor dashboard on request"
-      # Only this account's own requests (the monitor's and the action functions').
-      event_pattern = jsonencode({
-        source        = ["personalize.monitor"]
-        "detail-type" = ["BuildPersonalizeMonitorDashboard"]
-        account       = [local.account_id]
-      })
-    }
-  }
-
-  build_dir                = local.function_defaults.build_dir
-  runtime                  = local.function_defaults.runtime
-  log_retention_days       = local.function_defaults.log_retention_days
-  kms_key_arn              = local.function_defaults.kms_key_arn
-  permissions_boundary_arn = local.function_defaults.permissions_boundary_arn
-  iam_role_path            = local.function_defaults.iam_role_path
-  tags                     = var.tags
-
-  # Retries and the dead-letter queue (reliability.tf).
-  dead_letter_queue_arn              = local.reliable_delivery.dead_letter_queue_arn
-  dead_letter_queue_kms_key_arn      = local.reliable_delivery.dead_letter_queue_kms_key_arn
-  async_max_retry_attempts           = local.reliable_delivery.async_max_retry_attempts
-  async_max_event_age_seconds        = local.reliable_delivery.async_max_event_age_seconds
-  event_target_max_retry_attempts    = local.reliable_delivery.event_target_max_retry_attempts
-  event_target_max_event_age_seconds = local.reliable_delivery.event_target_max_event_age_seconds
-}
-
 # Page 1, owned by Terraform so that it exists from the first apply and goes with destroy.
-# Extra pages are created at run time and removed by the teardown (see notifications.tf).
+# Extra pages are created at run time and removed by the teardown (teardown.tf).
 resource "aws_cloudwatch_dashboard" "main" {
   count = var.create_dashboard ? 1 : 0
 

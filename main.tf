@@ -1,8 +1,21 @@
+################################################################################
+# The module's common ground: the caller's account, partition and region; the contract every side
+# shares (contract.json in the layer package: alarm labels, event detail types, function and
+# command queue names, metric names, tag keys, setting names and defaults); the scope of campaigns
+# and recommenders and the ARNs the functions may touch; the settings every function receives in
+# its environment; and the names and ARN prefixes the other files build on. Each other file owns
+# one concern: functions.tf, iam.tf, commands.tf, notifications.tf, alarms.tf, dashboard.tf,
+# dead_letters.tf, teardown.tf, checks.tf.
+################################################################################
+
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
+  # The names HCL, the layer and scripts/ share (functions/layer/python/personalize_monitor/contract.py).
+  contract = jsondecode(file("${path.module}/functions/layer/python/personalize_monitor/contract.json"))
+
   account_id  = data.aws_caller_identity.current.account_id
   partition   = data.aws_partition.current.partition
   home_region = data.aws_region.current.id
@@ -27,42 +40,50 @@ locals {
     for r in local.monitored_regions : "${local.personalize_prefix}:${r}:${local.account_id}:solution/*"
   ]
 
-  # Settings every function reads (see functions/layer/python/personalize_monitor/config.py).
-  common_environment = {
-    PM_NAME                               = var.name
-    PM_REGIONS                            = jsonencode(var.regions)
-    PM_CAMPAIGN_ARNS                      = jsonencode(var.campaign_arns)
-    PM_RECOMMENDER_ARNS                   = jsonencode(var.recommender_arns)
-    PM_TAGS                               = jsonencode(var.tags)
-    PM_NOTIFICATION_TOPIC_ARN             = local.notification_topic_arn
-    PM_AUTO_CREATE_UTILIZATION_ALARMS     = tostring(var.auto_create_utilization_alarms)
-    PM_UTILIZATION_THRESHOLD_PERCENT      = tostring(var.utilization_threshold_percent)
-    PM_AUTO_CREATE_IDLE_ALARMS            = tostring(var.auto_create_idle_alarms)
-    PM_IDLE_THRESHOLD_HOURS               = tostring(var.idle_threshold_hours)
-    PM_AUTO_ADJUST_MIN_TPS                = tostring(var.auto_adjust_min_tps)
-    PM_AUTO_DELETE_OR_STOP_IDLE_RESOURCES = tostring(var.auto_delete_or_stop_idle_resources)
-    PM_DRY_RUN                            = tostring(var.dry_run)
-    PM_PROTECTION_TAG_KEY                 = var.protection_tag_key
-    PM_PRICE_PER_TPS_HOUR                 = tostring(var.campaign_price_per_tps_hour)
-    PM_PRICE_PER_RPS_HOUR                 = tostring(var.recommender_price_per_rps_hour)
-    PM_ALARM_WRITES_PER_SECOND            = tostring(var.alarm_writes_per_second)
-    PM_PUBLISH_DERIVED_METRICS            = tostring(var.publish_derived_metrics)
-    PM_DASHBOARD_NAME                     = var.create_dashboard ? local.dashboard_name : ""
-    PM_ACCEPT_DEFAULT_BUS_COMMANDS        = tostring(var.accept_default_bus_commands)
+  # Every function's name by role ("<name>-<suffix>"), the roles Lambda runs them with
+  # ("<iam_role_path><function name>", modules/lambda-function), the action functions' roles.
+  function_names   = { for role, f in local.contract.functions : role => format(local.contract.function_name_format, var.name, f.suffix) }
+  role_arn_prefix  = "arn:${local.partition}:iam::${local.account_id}:role${var.iam_role_path}"
+  action_roles     = local.contract.action_functions
+  default_bus_arn  = "arn:${local.partition}:events:${local.home_region}:${local.account_id}:event-bus/default"
+  alarm_arn_prefix = "arn:${local.partition}:cloudwatch:${local.home_region}:${local.account_id}:alarm:${var.name}-"
+
+  # Settings every function reads (functions/layer/python/personalize_monitor/config.py), by their
+  # contract names; the environment variable of each is in contract.json.
+  setting_values = {
+    name                               = var.name
+    regions                            = jsonencode(var.regions)
+    campaign_arns                      = jsonencode(var.campaign_arns)
+    recommender_arns                   = jsonencode(var.recommender_arns)
+    tags                               = jsonencode(var.tags)
+    notification_topic_arn             = local.notification_topic_arn
+    auto_create_utilization_alarms     = tostring(var.auto_create_utilization_alarms)
+    utilization_threshold_percent      = tostring(var.utilization_threshold_percent)
+    auto_create_idle_alarms            = tostring(var.auto_create_idle_alarms)
+    idle_threshold_hours               = tostring(var.idle_threshold_hours)
+    auto_adjust_min_tps                = tostring(var.auto_adjust_min_tps)
+    auto_delete_or_stop_idle_resources = tostring(var.auto_delete_or_stop_idle_resources)
+    dry_run                            = tostring(var.dry_run)
+    protection_tag_key                 = var.protection_tag_key
+    price_per_tps_hour                 = tostring(var.campaign_price_per_tps_hour)
+    price_per_rps_hour                 = tostring(var.recommender_price_per_rps_hour)
+    alarm_writes_per_second            = tostring(var.alarm_writes_per_second)
+    publish_derived_metrics            = tostring(var.publish_derived_metrics)
+    dashboard_name                     = var.create_dashboard ? local.dashboard_name : ""
+    accept_default_bus_commands        = tostring(var.accept_default_bus_commands)
   }
+  # Tuning the functions default themselves (to contract.json's default, the variable's too): sent
+  # only when set to another value, which keeps the environments (4 KB, checks.tf) small.
+  tuning_values = {
+    log_level                = var.log_level
+    describe_rate_per_second = tostring(var.describe_rate_per_second)
+  }
+  common_environment = merge(
+    { for key, value in local.setting_values : local.contract.settings[key].env => value },
+    { for key, value in local.tuning_values : local.contract.settings[key].env => value if value != tostring(local.contract.settings[key].default) },
+  )
 
-  # Every Lambda function of the module by role; each feature file adds its own map.
-  functions = merge({ monitor = module.monitor }, local.action_functions, local.dashboard_functions)
-
-  # The monitor's IAM policy: the base statements below plus each feature's (unique Sids).
-  monitor_policy_documents = compact([
-    data.aws_iam_policy_document.discovery.json,
-    data.aws_iam_policy_document.monitor.json,
-    local.monitor_alarms_policy_json,
-    local.monitor_actions_policy_json,
-    local.monitor_dashboard_policy_json,
-  ])
-
+  # Settings every function module receives (modules/lambda-function).
   function_defaults = {
     build_dir                = local.build_dir
     runtime                  = var.lambda_runtime
@@ -71,121 +92,4 @@ locals {
     permissions_boundary_arn = var.permissions_boundary_arn
     iam_role_path            = var.iam_role_path
   }
-}
-
-################################################################################
-# Shared layer: the Personalize and CloudWatch logic every function imports
-################################################################################
-
-data "archive_file" "layer" {
-  type             = "zip"
-  source_dir       = "${path.module}/functions/layer"
-  output_path      = "${local.build_dir}/layer.zip"
-  output_file_mode = "0644"
-  excludes         = ["**/__pycache__/**", "**/*.pyc"]
-}
-
-resource "aws_lambda_layer_version" "shared" {
-  layer_name          = "${var.name}-shared"
-  description         = "Personalize Monitor shared code (personalize_monitor package)"
-  filename            = data.archive_file.layer.output_path
-  source_code_hash    = data.archive_file.layer.output_base64sha256
-  compatible_runtimes = [var.lambda_runtime]
-}
-
-################################################################################
-# Monitor: every 5 minutes, discover and measure campaigns and recommenders
-################################################################################
-
-# Discovery, shared by the monitor and the dashboard function (personalize_monitor.discovery).
-data "aws_iam_policy_document" "discovery" {
-  statement {
-    sid = "ListInferenceResources"
-    # List* have no resource-level permissions in Personalize.
-    actions   = ["personalize:ListCampaigns", "personalize:ListRecommenders"]
-    resources = ["*"]
-  }
-
-  dynamic "statement" {
-    # None with campaign_arns = [] (IAM rejects a statement without resources).
-    for_each = length(local.campaign_resources) > 0 ? [1] : []
-    content {
-      sid = "DescribeMonitoredCampaigns"
-      # Recommenders need no describe: ListRecommenders returns their configuration.
-      actions   = ["personalize:DescribeCampaign"]
-      resources = local.campaign_resources
-    }
-  }
-
-  statement {
-    sid       = "DescribeSolutionVersions"
-    actions   = ["personalize:DescribeSolutionVersion"]
-    resources = local.solution_resources
-  }
-
-  lifecycle {
-    # Otherwise DescribeSolutionVersions has no resources and IAM rejects the policy at apply.
-    precondition {
-      condition     = length(concat(local.campaign_resources, local.recommender_resources)) > 0
-      error_message = "The campaign_arns and recommender_arns cannot both be [] (there would be nothing to monitor): use [\"all\"] or list ARNs in at least one of them."
-    }
-  }
-}
-
-data "aws_iam_policy_document" "monitor" {
-  statement {
-    sid = "ReadRequestMetrics"
-    # GetMetricData has no resource-level permissions.
-    actions   = ["cloudwatch:GetMetricData"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "WriteMonitorMetrics"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = ["PersonalizeMonitor"]
-    }
-  }
-
-}
-
-data "aws_iam_policy_document" "monitor_combined" {
-  source_policy_documents = local.monitor_policy_documents
-}
-
-module "monitor" {
-  source = "./modules/lambda-function"
-
-  function_name = "${var.name}-monitor"
-  description   = "Measures Personalize campaigns and recommenders every 5 minutes"
-  source_dir    = "${path.module}/functions/monitor"
-  handler       = "monitor.lambda_handler"
-  timeout       = var.monitor_timeout
-  memory_size   = var.monitor_memory_size
-  # No reservation by default (var.monitor_reserved_concurrency): reserving fails in accounts with a
-  # low concurrency quota, and overlapping runs are harmless (tests/e2e/test_concurrency.py).
-  reserved_concurrent_executions = var.monitor_reserved_concurrency
-  layers                         = [aws_lambda_layer_version.shared.arn]
-  policy_json                    = data.aws_iam_policy_document.monitor_combined.json
-  environment                    = merge(local.common_environment, local.monitor_actions_environment)
-
-  event_rules = {
-    schedule = {
-      description         = "Runs the Personalize monitor"
-      schedule_expression = var.monitor_schedule_expression
-    }
-  }
-
-  build_dir                = local.function_defaults.build_dir
-  runtime                  = local.function_defaults.runtime
-  log_retention_days       = local.function_defaults.log_retention_days
-  kms_key_arn              = local.function_defaults.kms_key_arn
-  permissions_boundary_arn = local.function_defaults.permissions_boundary_arn
-  iam_role_path            = local.function_defaults.iam_role_path
-  tags                     = var.tags
 }

@@ -126,6 +126,17 @@ variable "log_retention_days" {
   }
 }
 
+variable "log_level" {
+  description = "Lowest level of the records the functions write to their JSON logs: DEBUG, INFO, WARNING, ERROR or CRITICAL. INFO keeps every decision, change and event published; WARNING and above keep only what went wrong. Like describe_rate_per_second, it reaches the functions' environment only when it differs from the default."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "The log_level must be one of DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key ARN for the log groups, function environments, the notification topic and the module's queues; null uses AWS managed keys (SSE-SQS for the queues). The key policy must allow CloudWatch Logs and Lambda to use it, cloudwatch.amazonaws.com (alarms publishing to the encrypted topic) and events.amazonaws.com (undeliverable events to the dead-letter queue) to call kms:Decrypt and kms:GenerateDataKey*, and this account's IAM principals (the functions' roles, which the module grants the key) to use it."
   type        = string
@@ -206,6 +217,17 @@ variable "alarm_writes_per_second" {
   validation {
     condition     = var.alarm_writes_per_second >= 0.5 && var.alarm_writes_per_second <= 100
     error_message = "The alarm_writes_per_second must be between 0.5 and 100."
+  }
+}
+
+variable "describe_rate_per_second" {
+  description = "Personalize describe calls per second a function makes per region when it meets campaigns it has not described yet (a cold monitor container, the dashboard function), so that discovery does not trip Personalize's throttling. Lower it when other tools share the account's describe quota; a higher rate makes cold starts of large fleets finish discovery in fewer runs."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.describe_rate_per_second >= 0.1 && var.describe_rate_per_second <= 100
+    error_message = "The describe_rate_per_second must be between 0.1 and 100."
   }
 }
 

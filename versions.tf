@@ -1,5 +1,5 @@
 terraform {
-  # Terraform 1.4.0 added the terraform_data resource (the destroy-time teardown, notifications.tf);
+  # Terraform 1.4.0 added the terraform_data resource (the destroy-time teardown, teardown.tf);
   # optional() object attributes with defaults need 1.3.0.
   # https://github.com/hashicorp/terraform/blob/v1.4.0/CHANGELOG.md (1.4.0, March 8, 2023)
   required_version = ">= 1.4.0"

@@ -150,6 +150,17 @@ run "log_retention_days_rule1" {
   expect_failures = [var.log_retention_days]
 }
 
+run "log_level_rule1" {
+  command   = plan
+  state_key = "log_level_rule1"
+
+  variables {
+    log_level = "debug"
+  }
+
+  expect_failures = [var.log_level]
+}
+
 run "kms_key_arn_rule1" {
   command   = plan
   state_key = "kms_key_arn_rule1"
@@ -203,6 +214,17 @@ run "alarm_writes_per_second_rule1" {
   }
 
   expect_failures = [var.alarm_writes_per_second]
+}
+
+run "describe_rate_per_second_rule1" {
+  command   = plan
+  state_key = "describe_rate_per_second_rule1"
+
+  variables {
+    describe_rate_per_second = 0
+  }
+
+  expect_failures = [var.describe_rate_per_second]
 }
 
 run "idle_threshold_hours_rule1" {

@@ -25,7 +25,7 @@ import math
 from typing import Mapping, Tuple
 
 # Terraform-owned alarms under the same name prefix: Errors and Throttles of the 5 functions,
-# the monitor's RunErrors, the dead-letter queue's alarm (notifications.tf).
+# the monitor's RunErrors, the dead-letter queue's alarm (alarms.tf).
 MODULE_ALARMS = 12
 
 

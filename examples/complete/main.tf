@@ -38,6 +38,9 @@ module "personalize_monitor" {
   kms_key_arn                 = aws_kms_key.monitor.arn
   permissions_boundary_arn    = aws_iam_policy.boundary.arn
   iam_role_path               = "/personalize-monitor/"
+  # Quieter logs, and slower discovery: other tools share the account's describe quota.
+  log_level                = "WARNING"
+  describe_rate_per_second = 5
 
   # Metrics and alarms.
   publish_derived_metrics        = true

@@ -268,7 +268,7 @@ def test_personalize_unreachable_raises_before_any_change_then_replay_acts_once(
     aws.set_faults(unreachable_regions=(HOME,))
     try:
         # The only way a handler ends with an error: AWS failed before anything was changed, so that
-        # Lambda retries the event and finally dead-letters it (reliability.tf).
+        # Lambda retries the event and finally dead-letters it (dead_letters.tf).
         with pytest.raises((BotoCoreError, ClientError)):
             act(command)
     finally:

@@ -45,7 +45,7 @@ from tools.localaws import LocalAWS
 SERVICE_USED = {
     "logs:CreateLogStream": "Lambda writes the function's logs to its log group",
     "logs:PutLogEvents": "Lambda writes the function's logs to its log group",
-    "sqs:SendMessage": "Lambda sends the on-failure record to the dead-letter queue (reliability.tf)",
+    "sqs:SendMessage": "Lambda sends the on-failure record to the dead-letter queue (dead_letters.tf)",
 }
 QUEUE_POLLING = {
     "sqs:ReceiveMessage": "Lambda's event source mapping polls the function's command queue with its role",

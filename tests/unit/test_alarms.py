@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from personalize_monitor import alarms, arns, clients, events
+from personalize_monitor import alarms, arns, clients, contract, events
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RateLimiter, Resource
 
@@ -210,9 +210,12 @@ def test_no_rule_routes_bus_events_to_the_topic_and_the_labels_agree() -> None:
     assert "events.amazonaws.com" not in (ROOT / "notifications.tf").read_text()
     assert events.ACTION_WITHHELD in events.NOTIFICATIONS and events.DRY_RUN_DECISION in events.NOTIFICATIONS
     assert not set(events.NOTIFICATIONS) & set(events.COMMANDS)
-    hcl = (ROOT / "notifications.tf").read_text()
-    labels = re.search(r"runtime_alarm_labels = \[(.*?)\]", hcl)
-    assert labels and re.findall(r'"([A-Za-z]+)"', labels.group(1)) == list(alarms.LABELS.values())
+    # The run-time alarm labels the IAM policies and the teardown scope to are the layer's (contract.json).
+    hcl = (ROOT / "alarms.tf").read_text()
+    assert "[labels.utilization, labels.idle]" in hcl and "local.contract.alarm_labels" in hcl
+    assert list(alarms.LABELS.values()) == [
+        contract.ALARM_LABELS[kind][t] for kind in ("campaign", "recommender") for t in (alarms.UTILIZATION, alarms.IDLE)
+    ]
 
 
 # -- reconciliation against the local AWS -----------------------------------------------------

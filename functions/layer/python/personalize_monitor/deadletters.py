@@ -1,7 +1,7 @@
 """Dead-lettered events, as the functions receive them when they are replayed.
 
 The action and dashboard functions send what they could not process to the module's SQS
-dead-letter queue (reliability.tf) in one of two shapes:
+dead-letter queue (dead_letters.tf) in one of two shapes:
 
 * Lambda's on-failure destination record, after the async retries::
 

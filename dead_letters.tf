@@ -1,25 +1,22 @@
 ################################################################################
-# No lost work (issue 8): one encrypted SQS dead-letter queue for the functions that act on
-# events (update_tps, delete_campaign, stop_recommender, dashboard).
+# Dead letters, so that no work is lost: one encrypted SQS queue for the functions that act on
+# events (the action functions and the dashboard function), and the delivery settings that lead
+# to it. Lambda retries a failed asynchronous invocation twice, then sends an on-failure record
+# ({"requestContext", "requestPayload": <the event>, "responsePayload": <the error>, ...}) with the
+# function's role; EventBridge retries delivering an event to a function for up to 24 hours (185
+# attempts), then sends the event itself (as events.amazonaws.com for the rule); a command that
+# failed three times on its queue (commands.tf) is redriven here. Messages are kept 4 days (a long
+# weekend); the alarm <name>-functions-DeadLetters (alarms.tf) fires as soon as one is waiting, and
+# scripts/replay_dead_letters.py re-drives each message to the function it was meant for, deleting
+# it only after that function handled it (docs/reliability.md).
 #
-# * Lambda retries a failed asynchronous invocation twice, then sends an on-failure record
-#   ({"requestContext", "requestPayload": <the event>, "responsePayload": <the error>, ...}) to
-#   the queue (on-failure destination, sent with the function's role).
-# * EventBridge retries delivering an event to a function for up to 24 hours (185 attempts),
-#   then sends the event itself to the queue (target dead-letter queue, sent by
-#   events.amazonaws.com for the rule).
-# * Messages are kept 4 days (a long weekend); the alarm <name>-functions-DeadLetters
-#   (notifications.tf) fires as soon as one is waiting.
-# * scripts/replay_dead_letters.py re-drives each message to the function it was meant for and
-#   deletes it only after that function handled it. See docs/reliability.md.
-#
-# The monitor is not wired: each run measures "now", so a failed run is superseded by the next
-# one five minutes later (and counted by the monitor's own alarms); a replay would only repeat
-# an old window.
+# The monitor is not wired: each run measures "now", so a failed run is superseded by the next one
+# five minutes later (and counted by the monitor's own alarms); a replay would only repeat an old
+# window.
 #
 # Encryption: SSE-KMS with var.kms_key_arn when set (its key policy must let events.amazonaws.com
-# use the key, as for the topic), else SSE-SQS (SQS-managed keys), which SQS applies to every
-# new queue by default. The AWS managed key alias/aws/sqs is NOT used: EventBridge (a service
+# use the key, as for the topic), else SSE-SQS (SQS-managed keys), which SQS applies to every new
+# queue by default. The AWS managed key alias/aws/sqs is NOT used: EventBridge (a service
 # principal) cannot use it, so target dead letters would be lost. sqs_managed_sse_enabled is not
 # set because the aws provider 3.39 does not know it (5.x/6.x read the service default back).
 ################################################################################
@@ -44,14 +41,10 @@ locals {
   }
 
   # Function name of every function whose failures land in the queue, by role.
-  dead_letter_function_names = merge(
-    {
-      update_tps       = "${var.name}-update-tps"
-      delete_campaign  = "${var.name}-delete-campaign"
-      stop_recommender = "${var.name}-stop-recommender"
-    },
-    var.create_dashboard ? { dashboard = "${var.name}-dashboard" } : {},
-  )
+  dead_letter_function_names = {
+    for role, fn in local.function_names : role => fn
+    if contains(local.action_roles, role) || (role == "dashboard" && var.create_dashboard)
+  }
 
   # The EventBridge rules of those functions are named "<function name>-<key>"
   # (modules/lambda-function); their roles "<iam_role_path><function name>".
@@ -160,34 +153,4 @@ resource "aws_sqs_queue_policy" "dead_letters" {
 
   # SQS checks that the role principals exist.
   depends_on = [module.action, module.dashboard]
-}
-
-################################################################################
-# Limits: every function receives the settings in its environment, which Lambda limits to 4 KB
-# (the JSON of all variables together). The per-variable limits (variables.tf) keep ordinary
-# settings well inside it; this check catches what they cannot see together (long ARNs, many
-# tags, 20 regions, scheduled_capacity), at plan time rather than halfway through an apply.
-# The topic ARN is only known after apply; its constructed form has the same length.
-################################################################################
-
-locals {
-  planned_topic_arn = local.create_topic ? "arn:${local.partition}:sns:${local.home_region}:${local.account_id}:${local.topic_name}" : var.sns_topic_arn
-  planned_values = {
-    PM_NOTIFICATION_TOPIC_ARN = local.planned_topic_arn
-  }
-  planned_environments = {
-    monitor = merge(local.common_environment, local.monitor_actions_environment, local.planned_values)
-    others  = merge(local.common_environment, local.planned_values)
-  }
-  environment_sizes = { for k, v in local.planned_environments : k => length(jsonencode(v)) }
-}
-
-# Read at plan time (no API call); carries the check.
-data "aws_partition" "settings_check" {
-  lifecycle {
-    precondition {
-      condition     = max(values(local.environment_sizes)...) <= 4096
-      error_message = "The settings do not fit in a Lambda environment: the monitor's would be ${local.environment_sizes.monitor} bytes, the other functions' ${local.environment_sizes.others}, and Lambda allows 4096 (4 KB) for all variables together. List fewer or shorter campaign_arns / recommender_arns (or use [\"all\"] with regions), or use fewer tags or scheduled_capacity ARNs."
-    }
-  }
 }
