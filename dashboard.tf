@@ -75,9 +75,9 @@ locals {
           title  = "Request latency (ms), ${region}"
           region = region, view = "timeSeries", stacked = false, stat = "Average", period = 300
           metrics = [
-            [{ expression = "SEARCH('{AWS/Personalize,CampaignArn} MetricName=\"GetRecommendationsLatency\"', 'Average', 300)", id = "c1" }],
-            [{ expression = "SEARCH('{AWS/Personalize,CampaignArn} MetricName=\"GetPersonalizedRankingLatency\"', 'Average', 300)", id = "c2" }],
-            [{ expression = "SEARCH('{AWS/Personalize,RecommenderArn} MetricName=\"GetRecommendationsLatency\"', 'Average', 300)", id = "r1" }],
+            [{ expression = "SEARCH('{AWS/Personalize,${local.contract.metrics.campaign.dimension}} MetricName=\"GetRecommendationsLatency\"', 'Average', 300)", id = "c1" }],
+            [{ expression = "SEARCH('{AWS/Personalize,${local.contract.metrics.campaign.dimension}} MetricName=\"GetPersonalizedRankingLatency\"', 'Average', 300)", id = "c2" }],
+            [{ expression = "SEARCH('{AWS/Personalize,${local.contract.metrics.recommender.dimension}} MetricName=\"GetRecommendationsLatency\"', 'Average', 300)", id = "r1" }],
           ]
         }
       }

@@ -69,7 +69,7 @@ def say(message: str) -> None:
 
 def load_config(argv: Sequence[str], env: Dict[str, str]) -> Dict[str, Any]:
     parser = argparse.ArgumentParser(prog="teardown.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--name", help="the module's name variable (alarm name prefix and CreatedBy tag value)")
+    parser.add_argument("--name", help=f"the module's name variable (alarm name prefix and {CREATED_BY_TAG} tag value)")
     parser.add_argument("--region", help="the deployment (home) region")
     parser.add_argument("--account", help="the deployment's AWS account id (the credentials must belong to it)")
     parser.add_argument("--dashboard-name", help="the Terraform-owned dashboard (its extra pages <name>-<n> go)")

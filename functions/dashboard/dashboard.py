@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from botocore.exceptions import ClientError
-from personalize_monitor import clients, deadletters, events, timeutil
+from personalize_monitor import clients, deadletters, events, metrics, timeutil
 from personalize_monitor import dashboard as pages
 from personalize_monitor.config import EVENT_SOURCE, Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
@@ -98,7 +98,7 @@ def _resource_of(metric_alarm: Mapping[str, Any]) -> Optional[str]:
         dimension_lists.append(metric.get("Dimensions") or [])
     for dims in dimension_lists:
         for dim in dims:
-            if dim.get("Name") in ("CampaignArn", "RecommenderArn"):
+            if dim.get("Name") in metrics.DIMENSIONS.values():
                 return str(dim.get("Value"))
     return None
 
@@ -167,6 +167,6 @@ def lambda_handler(event: Any, context: Any) -> Dict[str, Any]:
         return {"status": "rejected", "reason": reason}
     settings = Settings.from_env()
     if not settings.dashboard_name:
-        log.info("no dashboard configured (PM_DASHBOARD_NAME is empty)")
+        log.info("no dashboard configured (its name is empty: create_dashboard is false)")
         return {"status": "disabled"}
     return {"status": "built", **build(settings, reason)}

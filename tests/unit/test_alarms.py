@@ -214,7 +214,8 @@ def test_no_rule_routes_bus_events_to_the_topic_and_the_labels_agree() -> None:
     hcl = (ROOT / "alarms.tf").read_text()
     assert "[labels.utilization, labels.idle]" in hcl and "local.contract.alarm_labels" in hcl
     assert list(alarms.LABELS.values()) == [
-        contract.ALARM_LABELS[kind][t] for kind in ("campaign", "recommender") for t in (alarms.UTILIZATION, alarms.IDLE)
+        contract.ALARM_LABELS[kind][kind_type]
+        for kind in ("campaign", "recommender") for kind_type in (alarms.UTILIZATION, alarms.IDLE)
     ]
 
 
