@@ -8,17 +8,9 @@
 # failed three times on its queue (commands.tf) is redriven here. Messages are kept 4 days (a long
 # weekend); the alarm <name>-functions-DeadLetters (alarms.tf) fires as soon as one is waiting, and
 # scripts/replay_dead_letters.py re-drives each message to the function it was meant for, deleting
-# it only after that function handled it (docs/reliability.md).
-#
-# The monitor is not wired: each run measures "now", so a failed run is superseded by the next one
-# five minutes later (and counted by the monitor's own alarms); a replay would only repeat an old
-# window.
-#
-# Encryption: SSE-KMS with var.kms_key_arn when set (its key policy must let events.amazonaws.com
-# use the key, as for the topic), else SSE-SQS (SQS-managed keys), which SQS applies to every new
-# queue by default. The AWS managed key alias/aws/sqs is NOT used: EventBridge (a service
-# principal) cannot use it, so target dead letters would be lost. sqs_managed_sse_enabled is not
-# set because the aws provider 3.39 does not know it (5.x/6.x read the service default back).
+# it only after that function handled it (docs/reliability.md). The monitor is not wired: each
+# run measures "now", so a failed run is superseded by the next one five minutes later (and
+# counted by the monitor's own alarms); a replay would only repeat an old window.
 ################################################################################
 
 locals {
@@ -56,6 +48,11 @@ locals {
   ]
 }
 
+# Encryption: SSE-KMS with var.kms_key_arn when set (its key policy must let events.amazonaws.com
+# use the key, as for the topic), else SSE-SQS (SQS-managed keys), which SQS applies to every new
+# queue by default. The AWS managed key alias/aws/sqs is NOT used: EventBridge (a service
+# principal) cannot use it, so target dead letters would be lost. sqs_managed_sse_enabled is not
+# set because the aws provider 3.39 does not know it (5.x/6.x read the service default back).
 resource "aws_sqs_queue" "dead_letters" {
   #checkov:skip=CKV_AWS_27:Encrypted: SSE-KMS with var.kms_key_arn when set, otherwise SSE-SQS, which SQS enables on every new queue by default (sqs_managed_sse_enabled cannot be written: the aws provider 3.39 does not have it). alias/aws/sqs is not an option: EventBridge cannot use the AWS managed key.
   name                      = local.dead_letter_queue_name

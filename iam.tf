@@ -78,7 +78,7 @@ data "aws_iam_policy_document" "monitor_alarms" {
   statement {
     sid = "AlarmsList"
     # One DescribeAlarms by name prefix per run; the prefix can also return the Terraform-owned
-    # alarms above, so the read scope is every "<name>-" alarm (metric alarms only: composite
+    # alarms (alarms.tf), so the read scope is every "<name>-" alarm (metric alarms only: composite
     # alarms would need "*").
     actions   = ["cloudwatch:DescribeAlarms"]
     resources = ["${local.alarm_arn_prefix}*"]

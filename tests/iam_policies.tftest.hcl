@@ -209,7 +209,7 @@ run "no_dashboard" {
   }
 
   assert {
-    condition     = local.monitor_dashboard_policy_json == ""
+    condition     = length(data.aws_iam_policy_document.monitor_dashboard) == 0
     error_message = "Without the dashboard the monitor gets no dashboard permissions."
   }
 }

@@ -325,3 +325,33 @@ run "explicit_arns_regions" {
     error_message = "Explicit ARNs alone decide the monitored regions (no discovery in the provider's region)."
   }
 }
+
+run "tuning_settings" {
+  command   = plan
+  state_key = "tuning_settings"
+
+  variables {
+    log_level                = "DEBUG"
+    describe_rate_per_second = 2.5
+  }
+
+  assert {
+    condition     = local.common_environment.PM_LOG_LEVEL == "DEBUG" && local.common_environment.PM_DESCRIBE_RATE_PER_SECOND == "2.5"
+    error_message = "log_level and describe_rate_per_second reach every function's environment when set."
+  }
+
+  assert {
+    condition     = local.monitor_environment.PM_LOG_LEVEL == "DEBUG"
+    error_message = "The monitor gets them too."
+  }
+}
+
+run "tuning_settings_default" {
+  command   = plan
+  state_key = "tuning_settings_default"
+
+  assert {
+    condition     = !contains(keys(local.common_environment), "PM_LOG_LEVEL") && !contains(keys(local.common_environment), "PM_DESCRIBE_RATE_PER_SECOND")
+    error_message = "At their defaults (the functions' own) they are not passed: existing deployments plan no change and the 4 KB environment keeps its room."
+  }
+}
