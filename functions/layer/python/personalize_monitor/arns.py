@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Iterable, Mapping, Optional
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d"
@@ -17,6 +17,8 @@ REGION_PATTERN = re.compile("^" + _REGION + "$")
 
 KIND_CAMPAIGN = "campaign"
 KIND_RECOMMENDER = "recommender"
+# The metric dimension that carries a campaign's or recommender's ARN.
+DIMENSIONS = {KIND_CAMPAIGN: "CampaignArn", KIND_RECOMMENDER: "RecommenderArn"}
 
 
 class InvalidArn(ValueError):
@@ -90,3 +92,11 @@ def is_personalized_ranking_recipe(recipe_arn: Optional[str]) -> bool:
         return False
     match = re.match(r"^arn:(aws|aws-cn|aws-us-gov):personalize:::recipe/(?P<name>.+)$", recipe_arn)
     return bool(match and match["name"].startswith("aws-personalized-ranking"))
+
+
+def in_dimensions(dimensions: Optional[Iterable[Mapping[str, Any]]]) -> Optional[str]:
+    """The campaign or recommender ARN a metric's (or an alarm's) dimensions name, else None."""
+    for dim in dimensions or []:
+        if dim.get("Name") in DIMENSIONS.values():
+            return str(dim.get("Value"))
+    return None

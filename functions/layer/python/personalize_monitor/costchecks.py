@@ -77,10 +77,6 @@ def slot_of_time(now: dt.datetime) -> int:
     return (int(now.timestamp()) % HOUR) // SLOT_SECONDS
 
 
-floor_hour = timeutil.floor_hour
-ceil_hour = timeutil.ceil_hour
-
-
 def last_change(resource: Resource) -> dt.datetime:
     return max(resource.created, resource.last_updated)
 
@@ -93,13 +89,13 @@ def step_down_target(current: int, low_watermark: float) -> int:
 
 def history_end(now: dt.datetime) -> dt.datetime:
     """End of the last hour whose datapoints have settled (ended at least DATA_SETTLE ago)."""
-    return floor_hour(now - DATA_SETTLE)
+    return timeutil.floor_hour(now - DATA_SETTLE)
 
 
 def history_hours(resource: Resource, now: dt.datetime) -> List[dt.datetime]:
     """Starts of the complete, settled hours of the last 14 days that lie entirely within its life."""
     end = history_end(now)
-    start = max(end - LOOKBACK, ceil_hour(resource.created))
+    start = max(end - LOOKBACK, timeutil.ceil_hour(resource.created))
     count = max(0, int((end - start).total_seconds()) // HOUR)
     return [start + dt.timedelta(hours=i) for i in range(count)]
 
