@@ -202,7 +202,7 @@ def test_switches_and_derived_metrics_decide_which_alarms_are_wanted() -> None:
 
 
 def test_no_rule_routes_bus_events_to_the_topic_and_the_labels_agree() -> None:
-    # Notifications reach the topic only from the module's functions (actions.notify): an event
+    # Notifications reach the topic only from the module's functions (notices.notify): an event
     # target on the topic would let anyone who can put events on the bus write to subscribers.
     module_hcl = "\n".join(p.read_text() for p in ROOT.glob("*.tf"))
     targets = re.findall(r'resource "aws_cloudwatch_event_target" "[^"]+" \{(.*?)\n\}', module_hcl, re.S)
