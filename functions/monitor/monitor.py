@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from personalize_monitor import alarms, commands, costchecks, dashboard, events, metrics, timeutil
+from personalize_monitor import alarms, commands, costchecks, dashboard_trigger, events, metrics, timeutil
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.log import get_logger
@@ -35,7 +35,7 @@ Step = Callable[[RunContext], Dict[str, Any]]
 STEPS: List[Tuple[str, Step]] = [
     ("alarms", alarms.reconcile),
     ("cost_checks", costchecks.hourly_checks),
-    ("dashboard", dashboard.request_rebuild_on_change),
+    ("dashboard", dashboard_trigger.request_rebuild_on_change),
 ]
 
 _state = {"runs": 0}

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from personalize_monitor import dashboard as pages
+from personalize_monitor import dashboard_build, dashboard_trigger
 from personalize_monitor.config import Settings
 
 from tests.costaction_helpers import command_queues
@@ -70,11 +70,10 @@ def seed_history(aws: LocalAWS, now: dt.datetime, hours: int = 3) -> tuple[Setti
 
 
 def test_render_draws_the_seeded_traffic(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pages.reset_state()
+    dashboard_trigger.reset_state()
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     settings, _ = seed_history(aws, now)
-    function = load("functions/dashboard/dashboard.py", "dashboard_for_render")
-    built = function.build(settings, "render test", now)
+    built = dashboard_build.build(settings, "render test", now)
     assert built["dashboards"] == ["Amazon-Personalize-Monitor"]
 
     drawn: list[tuple[str, list[Any]]] = []
