@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d"
 _ARN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):personalize:(?P<region>" + _REGION + r")"

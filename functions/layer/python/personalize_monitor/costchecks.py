@@ -210,9 +210,7 @@ def decide(settings: Settings, now: dt.datetime, obs: Observation) -> Decision:
     return Decision(r.arn, r.kind, None, f"no action: idle rule - {idle_why}; step-down - {step_why}", context=base)
 
 
-def command_for(
-    decision: Decision, resource: Resource, now: dt.datetime, utilization: Optional[float]
-) -> commands.Command:
+def command_for(decision: Decision, now: dt.datetime, utilization: Optional[float]) -> commands.Command:
     """The seed's command payload for a decision (ARN, Reason, NewMinTPS for updates, context),
     stamped ``DecidedAt`` = the run's time; idle retirements wait DATA_SETTLE in the queue."""
     payload: Dict[str, Any] = {"ARN": decision.arn, "Reason": decision.reason, "DecidedAt": now.isoformat()}
@@ -395,7 +393,7 @@ def _check_region(ctx: RunContext, region: str, resources: List[Resource], sched
                                                    "tag": settings.protection_tag_key})
             continue
         measurement = measurements.get(r.arn)
-        ctx.commands.append(command_for(decision, r, now, getattr(measurement, "utilization", None)))
+        ctx.commands.append(command_for(decision, now, getattr(measurement, "utilization", None)))
         summary["commands"].append({"arn": r.arn, "action": decision.action, "new_min": decision.new_min,
                                     "reason": decision.reason})
         log.info("cost action decided", extra={"arn": r.arn, "action": decision.action,

@@ -51,7 +51,6 @@ LEAST_UTILIZED_LIMIT = 10
 PERIOD = 300
 TIME_RANGE = "-PT6H"
 PERSONALIZE_NAMESPACE = metrics.PERSONALIZE_NAMESPACE
-MONITOR_METRICS = ("monitoredResourceCount", "monitorErrors")
 # Request metric -> the latency metric Personalize publishes beside it (same dimension).
 LATENCY_METRICS = {
     "GetRecommendations": "GetRecommendationsLatency",
