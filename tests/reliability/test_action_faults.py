@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
-from personalize_monitor import clients, costchecks, events, timeutil
+from personalize_monitor import clients, costchecks, events, monitoring, timeutil
 from personalize_monitor.config import Settings
 
 from tests.costaction_helpers import (
@@ -37,7 +37,6 @@ from tests.costaction_helpers import (
     point,
     sent_commands,
 )
-from tests.reliability.conftest import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 
@@ -92,7 +91,7 @@ def decide(aws: LocalAWS) -> Decided:
     hourly_traffic(aws, over, {start + dt.timedelta(hours=h): 2 * 3600 for h in range(72)})
     tap = Tap(aws, detail_types=COMMANDS + NOTICES)
     command_queues(aws, "RelE2E")
-    summary = load_function("monitor").run(settings(), DECIDED_AT)
+    summary = monitoring.run(settings(), DECIDED_AT)
     assert summary["errors"] == 0, summary["steps"]
     sent = sent_commands(aws, settings())
     roles = {arn: role for arn, (role, _) in sent.items()}
