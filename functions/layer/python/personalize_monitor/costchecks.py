@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, commands, metrics, timeutil
+from . import arns, commands, metrics, preconditions, timeutil
 from .config import Settings
 from .discovery import Resource
 from .log import get_logger
@@ -144,7 +144,7 @@ def idle_blocker(settings: Settings, now: dt.datetime, obs: Observation) -> Opti
     threshold = dt.timedelta(hours=settings.idle_threshold_hours)
     if not settings.auto_delete_or_stop_idle_resources:
         return "auto_delete_or_stop_idle_resources is off"
-    if r.status != "ACTIVE" or (r.latest_update_status or "").endswith(("PENDING", "IN_PROGRESS")):
+    if r.status != "ACTIVE" or preconditions.in_progress(r.latest_update_status):
         return f"status {r.status}, latest update {r.latest_update_status}"
     if now - r.created < threshold:
         return f"younger than idle_threshold_hours ({settings.idle_threshold_hours} h)"
@@ -267,9 +267,8 @@ class TagCache:
         found = self.entries.get(resource.arn)
         if found and found[0] == resource.last_updated and time.monotonic() - found[1] < TAG_CACHE_SECONDS:
             return found[2]
-        response = clients.client("personalize", resource.region).list_tags_for_resource(resourceArn=resource.arn)
+        value = preconditions.is_protected(settings, resource.arn, resource.region)
         self.calls += 1
-        value = any(t.get("tagKey") == settings.protection_tag_key for t in response.get("tags", []))
         self.entries[resource.arn] = (resource.last_updated, time.monotonic(), value)
         return value
 

@@ -1,5 +1,8 @@
-"""What an action re-checks on a resource right before changing it: no change in progress, no
-protection tag (read now, never cached: the tag may have been set a moment ago)."""
+"""What stops any change to a resource: an update or delete in progress, or the protection tag.
+
+The action functions read the tag right before they act (never cached: it may have been set a
+moment ago); the monitor's hourly checks keep it a while (costchecks.TagCache).
+"""
 
 from __future__ import annotations
 
