@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from personalize_monitor import costchecks
-from personalize_monitor import dashboard as pages
+from personalize_monitor import dashboard_body as pages
 
 from tests import tfutil
 from tests.conftest import staged

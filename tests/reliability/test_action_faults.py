@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
-from personalize_monitor import clients, costchecks, events
+from personalize_monitor import clients, costchecks, events, monitoring, timeutil
 from personalize_monitor.config import Settings
 
 from tests.costaction_helpers import (
@@ -37,7 +37,6 @@ from tests.costaction_helpers import (
     point,
     sent_commands,
 )
-from tests.reliability.conftest import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 
@@ -52,7 +51,7 @@ MUTATING = ("UpdateCampaign", "UpdateRecommender", "DeleteCampaign", "StopRecomm
             "TagResource", "UntagResource")
 # The start of an hour (minute 1, slot 0), at least 19 minutes ago: the settle time has passed.
 _wall = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)
-DECIDED_AT = costchecks.floor_hour(_wall) + dt.timedelta(minutes=1)
+DECIDED_AT = timeutil.floor_hour(_wall) + dt.timedelta(minutes=1)
 
 
 class Context:
@@ -88,11 +87,11 @@ def decide(aws: LocalAWS) -> Decided:
     idle = fleet.campaign(HOME, group, in_slot_0("campaign", "idle"), min_tps=3, created_hours_ago=72)
     idle_rec = fleet.recommender(HOME, media, in_slot_0("recommender", "idle-rec"), min_rps=2, created_hours_ago=72)
     over = fleet.campaign(HOME, group, in_slot_0("campaign", "over"), min_tps=10, created_hours_ago=72)
-    start = costchecks.floor_hour(DECIDED_AT) - dt.timedelta(hours=72)
+    start = timeutil.floor_hour(DECIDED_AT) - dt.timedelta(hours=72)
     hourly_traffic(aws, over, {start + dt.timedelta(hours=h): 2 * 3600 for h in range(72)})
     tap = Tap(aws, detail_types=COMMANDS + NOTICES)
     command_queues(aws, "RelE2E")
-    summary = load_function("monitor").run(settings(), DECIDED_AT)
+    summary = monitoring.run(settings(), DECIDED_AT)
     assert summary["errors"] == 0, summary["steps"]
     sent = sent_commands(aws, settings())
     roles = {arn: role for arn, (role, _) in sent.items()}

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from personalize_monitor import clients, costchecks, events, warmstate
+from personalize_monitor import clients, costchecks, events, timeutil, warmstate
 
 from tests.costaction_helpers import hourly_traffic
 from tests.reliability import iam_model
@@ -62,7 +62,7 @@ JUSTIFIED = {
 }
 WHERE = iam_model.Deployment("aws", HOME, ACCOUNT)
 _wall = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)
-RUN_AT = costchecks.floor_hour(_wall) + dt.timedelta(minutes=1)  # slot 0, past the settle time
+RUN_AT = timeutil.floor_hour(_wall) + dt.timedelta(minutes=1)  # slot 0, past the settle time
 
 
 class Context:
@@ -153,7 +153,7 @@ def drive(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, outputs: dict[str, Any
     over = fleet.campaign(HOME, retail, in_slot("campaign", "over"), min_tps=10, created_hours_ago=72)
     idle_rec = fleet.recommender(HOME, media, in_slot("recommender", "idle-rec"), min_rps=2, created_hours_ago=72)
     over_rec = fleet.recommender(HOME, media, in_slot("recommender", "over-rec"), min_rps=8, created_hours_ago=72)
-    start = costchecks.floor_hour(RUN_AT) - dt.timedelta(hours=72)
+    start = timeutil.floor_hour(RUN_AT) - dt.timedelta(hours=72)
     for busy in (over, over_rec):
         hourly_traffic(aws, busy, {start + dt.timedelta(hours=h): 2 * 3600 for h in range(72)})
     calls: dict[str, list[iam_model.Call]] = {}

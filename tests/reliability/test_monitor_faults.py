@@ -8,9 +8,9 @@ import threading
 from typing import Any
 
 import pytest
+from personalize_monitor import monitoring
 from personalize_monitor.config import Settings
 
-from tests.reliability.conftest import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 
@@ -69,9 +69,8 @@ def test_thirty_percent_throttling_still_publishes_every_resource(aws: LocalAWS,
     resources = seed(aws, (HOME, "eu-west-1"))
     aws.personalize.configure(throttle_rate=0.3, throttle_seed=11)
     aws.set_faults(throttle_rate=0.3, throttle_services=("monitoring",), seed=11)
-    monitor = load_function("monitor")
     started = dt.datetime.now()
-    summary = monitor.run(settings(PM_REGIONS=f'["{HOME}","eu-west-1"]'), NOW)
+    summary = monitoring.run(settings(PM_REGIONS=f'["{HOME}","eu-west-1"]'), NOW)
     elapsed = (dt.datetime.now() - started).total_seconds()
     aws.set_faults()
     aws.personalize.configure(throttle_rate=0.0)
@@ -90,8 +89,7 @@ def test_thirty_percent_throttling_still_publishes_every_resource(aws: LocalAWS,
 def test_unreachable_region_is_isolated_logged_and_counted(aws: LocalAWS, json_logs: list[dict[str, Any]]) -> None:
     resources = seed(aws, (HOME, "eu-west-1"))
     aws.set_faults(unreachable_regions=("eu-west-1",))
-    monitor = load_function("monitor")
-    summary = monitor.run(settings(PM_REGIONS=f'["{HOME}","eu-west-1"]'), NOW)
+    summary = monitoring.run(settings(PM_REGIONS=f'["{HOME}","eu-west-1"]'), NOW)
     aws.set_faults()
     home = {r.arn for r in resources if r.region == HOME}
     assert {r["arn"] for r in summary["resources"]} == home
@@ -107,10 +105,9 @@ def test_unreachable_region_is_isolated_logged_and_counted(aws: LocalAWS, json_l
 @pytest.mark.e2e
 def test_overlapping_runs_publish_consistently_and_create_no_duplicate_alarms(aws: LocalAWS) -> None:
     resources = seed(aws, (HOME,), per_region=6)
-    monitor = load_function("monitor")
     s = settings()
     results: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=lambda: results.append(monitor.run(s, NOW))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(monitoring.run(s, NOW))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:

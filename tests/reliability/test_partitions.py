@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from personalize_monitor import arns
 from personalize_monitor.config import Settings
-from personalize_monitor.dashboard import dashboard_url, dataset_group_url
+from personalize_monitor.dashboard_body import dashboard_url, dataset_group_url
 
 from tests import tfutil
 from tests.conftest import staged

@@ -10,33 +10,21 @@ tables and SEARCH widgets moto cannot evaluate.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from personalize_monitor import dashboard as pages
+from personalize_monitor import dashboard_build, dashboard_trigger, monitoring
 from personalize_monitor.config import Settings
 
 from tests.costaction_helpers import command_queues
 from tools import render_dashboard
 from tools.fleet import Fleet, Seeded
-from tools.localaws import ROOT, LocalAWS
+from tools.localaws import LocalAWS
 
 HOME = "us-east-1"
-
-
-def load(path: str, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def seed_history(aws: LocalAWS, now: dt.datetime, hours: int = 3) -> tuple[Settings, list[Seeded]]:
@@ -62,19 +50,17 @@ def seed_history(aws: LocalAWS, now: dt.datetime, hours: int = 3) -> tuple[Setti
     command_queues(aws)
     settings = Settings(home_region=HOME, regions=(HOME, "eu-west-1"), dashboard_name="Amazon-Personalize-Monitor",
                         describe_rate_per_second=100)
-    monitor = load("functions/monitor/monitor.py", "monitor_for_render")
     for window in windows:
-        summary = monitor.run(settings, window + dt.timedelta(minutes=5, seconds=10))
+        summary = monitoring.run(settings, window + dt.timedelta(minutes=5, seconds=10))
         assert summary["errors"] == 0, summary
     return settings, resources
 
 
 def test_render_draws_the_seeded_traffic(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pages.reset_state()
+    dashboard_trigger.reset_state()
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     settings, _ = seed_history(aws, now)
-    function = load("functions/dashboard/dashboard.py", "dashboard_for_render")
-    built = function.build(settings, "render test", now)
+    built = dashboard_build.build(settings, "render test", now)
     assert built["dashboards"] == ["Amazon-Personalize-Monitor"]
 
     drawn: list[tuple[str, list[Any]]] = []

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from personalize_monitor import alarms, arns, clients, contract, events
+from personalize_monitor import alarms, arns, clients, contract, events, monitoring
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RateLimiter, Resource
 
@@ -202,7 +198,7 @@ def test_switches_and_derived_metrics_decide_which_alarms_are_wanted() -> None:
 
 
 def test_no_rule_routes_bus_events_to_the_topic_and_the_labels_agree() -> None:
-    # Notifications reach the topic only from the module's functions (actions.notify): an event
+    # Notifications reach the topic only from the module's functions (notices.notify): an event
     # target on the topic would let anyone who can put events on the bus write to subscribers.
     module_hcl = "\n".join(p.read_text() for p in ROOT.glob("*.tf"))
     targets = re.findall(r'resource "aws_cloudwatch_event_target" "[^"]+" \{(.*?)\n\}', module_hcl, re.S)
@@ -477,18 +473,8 @@ def test_differences_ignore_state_and_defaults() -> None:
 
 
 # -- the monitor runs the step ----------------------------------------------------------------
-def load_monitor() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("monitor_function", Path(ROOT, "functions/monitor/monitor.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_monitor_runs_alarm_reconciliation_first(aws: LocalAWS) -> None:
-    monitor = load_monitor()
-    assert monitor.STEPS[0] == ("alarms", alarms.reconcile)
+    assert monitoring.STEPS[0] == ("alarms", alarms.reconcile)
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     fleet = Fleet(aws, now)
     group = fleet.dataset_group(HOME, "retail")
@@ -496,7 +482,7 @@ def test_the_monitor_runs_alarm_reconciliation_first(aws: LocalAWS) -> None:
     eu = fleet.dataset_group("eu-west-1", "eu")
     fleet.recommender("eu-west-1", eu, "vod", min_rps=2, created_hours_ago=1)
     s = dataclasses.replace(settings(), dashboard_name="", auto_adjust_min_tps=False)
-    summary = monitor.run(s, now)
+    summary = monitoring.run(s, now)
     assert summary["steps"]["alarms"]["counts"]["created"] == 4, summary["steps"]
     assert summary["errors"] == 0
     found = described(aws)

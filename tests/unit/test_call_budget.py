@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from personalize_monitor import monitoring
 from personalize_monitor.config import Settings
 
-from tests.reliability.conftest import load_function
 from tools import bench_baseline
 from tools.call_budget import steady_state_budget
 from tools.localaws import LocalAWS
@@ -73,15 +73,14 @@ def published(aws: LocalAWS, start: dt.datetime) -> dict[tuple[str, str], float]
 
 def test_steady_state_call_budget_and_metrics_match_per_resource_algorithm(aws: LocalAWS) -> None:
     per_region = seed(aws, 300)
-    monitor = load_function("monitor")
     env = {"AWS_REGION": "us-east-1", "PM_REGIONS": '["us-east-1","eu-west-1","ap-southeast-2"]',
            "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ALARM_WRITES_PER_SECOND": "100"}
     # Cold run (describes, alarms created), then the steady-state run that is counted.
-    cold = monitor.run(Settings.from_env(env), window(2) + dt.timedelta(minutes=5, seconds=20))
+    cold = monitoring.run(Settings.from_env(env), window(2) + dt.timedelta(minutes=5, seconds=20))
     assert cold["monitored"] == 300 and cold["errors"] == 0
     aws.reset_calls()
     aws.personalize.reset_calls()
-    steady = monitor.run(Settings.from_env(env), window(1) + dt.timedelta(minutes=5, seconds=20))
+    steady = monitoring.run(Settings.from_env(env), window(1) + dt.timedelta(minutes=5, seconds=20))
     assert steady["monitored"] == 300 and steady["errors"] == 0
     calls = Counter({f"{r['service']}:{r['operation']}": r["count"] for r in aws.calls()})
     for record in aws.personalize.calls():

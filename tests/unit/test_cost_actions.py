@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from personalize_monitor import actions, events, savings
+from personalize_monitor import alarms, events, savings
 from personalize_monitor.config import Settings
 
 from tests.costaction_helpers import (
@@ -255,8 +255,6 @@ def test_dry_run_announces_and_changes_nothing(aws: LocalAWS, fleet: Fleet, grou
 # -- delete_campaign / stop_recommender ------------------------------------------------------------
 def put_alarms(aws: LocalAWS, s: Settings, seeded: Seeded) -> list[str]:
     """The alarms the alarms module would have created for the resource (names, dimension, tag)."""
-    from personalize_monitor import alarms
-
     cw = aws.client("cloudwatch", HOME)
     names = alarms.alarm_names_for_arn(s, seeded.arn)
     for name in names:
@@ -301,7 +299,7 @@ def test_delete_still_returns_cleanly_when_alarm_cleanup_and_notify_fail(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("cloudwatch and eventbridge are down")
 
-    monkeypatch.setattr(actions, "alarm_names", broken)
+    monkeypatch.setattr(alarms, "alarm_names_for_arn", broken)
     monkeypatch.setattr(events, "publish", broken)
     result = delete_campaign.handle(settings(), settled(ARN=campaign.arn))
     assert result["status"] == "deleted"

@@ -21,8 +21,8 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-from personalize_monitor import dashboard as pages
-from personalize_monitor import events, metrics
+from personalize_monitor import dashboard_body as pages
+from personalize_monitor import dashboard_build, dashboard_trigger, discovery, events, metrics
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import Resource
 from personalize_monitor.runcontext import Measurement, RunContext
@@ -228,39 +228,39 @@ def context(resources: list[Resource], failed: tuple[str, ...] = (), name: str =
 
 
 def test_rebuild_requested_only_when_the_monitored_set_changes(aws: LocalAWS) -> None:
-    pages.reset_state()
+    dashboard_trigger.reset_state()
     fleet = make_fleet(6)
     cw = aws.client("cloudwatch", HOME)
     ((_, body),) = pages.build_pages("Dash", HOME, fleet[:4], [], T0)
     cw.put_dashboard(DashboardName="Dash", DashboardBody=json.dumps(body))
 
     cold = context(fleet[:5])  # cold start: compared with the deployed body (4 resources)
-    result = pages.request_rebuild_on_change(cold)
+    result = dashboard_trigger.request_rebuild_on_change(cold)
     assert result["compared_with"] == "deployed dashboard" and result["added"] == 1
     assert [e.detail_type for e in cold.events] == [events.BUILD_DASHBOARD]
     assert cold.events[0].detail["Added"] == [fleet[4].arn]
 
     warm = context(fleet[:5])
-    assert pages.request_rebuild_on_change(warm)["compared_with"] == "previous run"
+    assert dashboard_trigger.request_rebuild_on_change(warm)["compared_with"] == "previous run"
     assert warm.events == []
 
     # A failed region's resources are not "gone"; a resource removed elsewhere is.
     lost_region = fleet[1].region
     keep = [r for r in fleet[:5] if r.region != lost_region and r is not fleet[0]]
     shrink = context(keep, failed=(lost_region,))
-    result = pages.request_rebuild_on_change(shrink)
+    result = dashboard_trigger.request_rebuild_on_change(shrink)
     assert result["removed"] == (0 if fleet[0].region == lost_region else 1)
     assert all(a.split(":")[3] != lost_region for a in shrink.events[0].detail["Removed"]) if shrink.events else True
-    pages.reset_state()
+    dashboard_trigger.reset_state()
 
 
 def test_no_dashboard_no_request(aws: LocalAWS) -> None:
-    pages.reset_state()
-    assert pages.request_rebuild_on_change(context(make_fleet(2), name=""))["skipped"]
+    dashboard_trigger.reset_state()
+    assert dashboard_trigger.request_rebuild_on_change(context(make_fleet(2), name=""))["skipped"]
     empty = context([])
-    assert pages.request_rebuild_on_change(empty) == {"compared_with": "deployed dashboard", "added": 0,
+    assert dashboard_trigger.request_rebuild_on_change(empty) == {"compared_with": "deployed dashboard", "added": 0,
                                                       "removed": 0}
-    pages.reset_state()
+    dashboard_trigger.reset_state()
 
 
 # -- the dashboard function --------------------------------------------------------------------------
@@ -305,7 +305,6 @@ def test_rejected_invocation_has_no_side_effects(aws: LocalAWS) -> None:
 def test_build_writes_pages_and_deletes_the_ones_no_longer_needed(
     aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fn = function_module()
     monkeypatch.setattr(pages, "PAGE_METRIC_BUDGET", 40)  # 10 resources a page
     fleet = Fleet(aws, T0)
     groups = {r: fleet.dataset_group(r, f"group-{r}") for r in ("us-east-1", "eu-west-1")}
@@ -316,28 +315,27 @@ def test_build_writes_pages_and_deletes_the_ones_no_longer_needed(
                         describe_rate_per_second=100)
     cw = aws.client("cloudwatch", HOME)
     cw.put_dashboard(DashboardName="Dash-Unrelated", DashboardBody='{"widgets": []}')
-    first = fn.build(settings, "test")
+    first = dashboard_build.build(settings, "test")
     extra = [f"Dash-{i}" for i in range(2, len(first["dashboards"]) + 1)]
     assert len(first["dashboards"]) >= 3 and first["dashboards"] == ["Dash", *extra] and first["resources"] == 24
     for name in first["dashboards"]:
         check_body(json.loads(cw.get_dashboard(DashboardName=name)["DashboardBody"]))
     monkeypatch.setattr(pages, "PAGE_METRIC_BUDGET", 1000)  # the same fleet now fits on one page
-    second = fn.build(settings, "test")
+    second = dashboard_build.build(settings, "test")
     assert second["dashboards"] == ["Dash"] and second["deleted"] == sorted(extra)
     names = sorted(e["DashboardName"] for e in cw.list_dashboards()["DashboardEntries"])
     assert names == ["Dash", "Dash-Unrelated"]
 
 
 def test_build_leaves_the_dashboard_when_a_region_fails(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
-    fn = function_module()
     settings = Settings(home_region=HOME, regions=(HOME,), dashboard_name="Dash")
 
     def broken(self: Any) -> list[Resource]:
         raise RuntimeError("throttled")
 
-    monkeypatch.setattr(fn.RegionDiscovery, "all", broken)
-    with pytest.raises(fn.RegionFailed):
-        fn.build(settings, "test")
+    monkeypatch.setattr(discovery.RegionDiscovery, "all", broken)
+    with pytest.raises(dashboard_build.RegionFailed):
+        dashboard_build.build(settings, "test")
     assert aws.client("cloudwatch", HOME).list_dashboards()["DashboardEntries"] == []
 
 

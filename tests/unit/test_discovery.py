@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from personalize_monitor import discovery
+from personalize_monitor import discovery, monitoring
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery
 
@@ -192,18 +192,15 @@ def test_describe_time_budget_defers_the_rest_to_later_runs(aws: LocalAWS, fleet
 def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS, fleet: Fleet) -> None:
     import time
 
-    from tests.reliability.conftest import load_function
-
     group = fleet.dataset_group("us-east-1", "g")
     for i in range(4):
         fleet.campaign("us-east-1", group, f"c{i}", min_tps=2)
-    monitor = load_function("monitor")
     s = settings(PM_AUTO_ADJUST_MIN_TPS="false", PM_ALARM_WRITES_PER_SECOND="100")
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    full = monitor.run(s, now)
+    full = monitoring.run(s, now)
     assert full["monitored"] == 4 and full["steps"]["alarms"]["counts"]["created"] == 8
     discovery.CACHE.clear()  # a new container: cold, and this time without time to describe
-    partial = monitor.run(s, now + dt.timedelta(minutes=5), deadline=time.monotonic())
+    partial = monitoring.run(s, now + dt.timedelta(minutes=5), deadline=time.monotonic())
     assert partial["monitored"] == 0 and partial["errors"] == 0
     assert partial["regions"]["us-east-1"]["deferred"] == 4
     assert partial["steps"]["alarms"]["counts"]["deleted"] == 0
@@ -213,9 +210,7 @@ def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS
 def test_the_describe_deadline_comes_from_the_lambda_context() -> None:
     import time
 
-    from tests.reliability.conftest import load_function
 
-    monitor = load_function("monitor")
 
     class Context:
         def __init__(self, millis: object) -> None:
@@ -225,8 +220,8 @@ def test_the_describe_deadline_comes_from_the_lambda_context() -> None:
             return self.millis
 
     before = time.monotonic()
-    deadline = monitor.describe_deadline(Context(120_000))
+    deadline = monitoring.describe_deadline(Context(120_000))
     assert deadline is not None and before + 59 <= deadline <= time.monotonic() + 60
     for odd in (None, "soon", float("nan"), -5, 0):
-        assert monitor.describe_deadline(Context(odd)) is None
-    assert monitor.describe_deadline(object()) is None
+        assert monitoring.describe_deadline(Context(odd)) is None
+    assert monitoring.describe_deadline(object()) is None

@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from personalize_monitor import arns, clients, costchecks, events, metrics
+from personalize_monitor import arns, clients, costchecks, events, metrics, monitoring
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import Resource
 from personalize_monitor.runcontext import Measurement, RunContext
@@ -140,14 +140,12 @@ def test_a_campaign_read_on_both_metrics_is_unknown_when_either_query_is(aws: Lo
 
 # -- the monitor ------------------------------------------------------------------------------------
 def test_the_monitor_publishes_no_rate_for_an_unknown_resource_and_counts_it(aws: LocalAWS, fleet: Fleet) -> None:
-    from tests.reliability.conftest import load_function
 
-    monitor = load_function("monitor")
     made = three_campaigns(aws, fleet)
     aws.set_metric_faults([{"match": made[1].arn, "kind": "InternalError"}])
     s = Settings(home_region=HOME, auto_adjust_min_tps=False)
     with captured_logs() as logs:
-        summary = monitor.run(s, T0 + dt.timedelta(minutes=1))
+        summary = monitoring.run(s, T0 + dt.timedelta(minutes=1))
     assert summary["errors"] == 1 and list(summary["unknown"]) == [made[1].arn]
     unknown = next(r for r in summary["resources"] if r["arn"] == made[1].arn)
     assert (unknown["requests"], unknown["average"], unknown["utilization"]) == (None, None, None)

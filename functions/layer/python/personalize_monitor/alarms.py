@@ -47,7 +47,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, contract, metrics, timeutil
+from . import arns, aws_errors, clients, contract, metrics, timeutil
 from .config import METRIC_NAMESPACE, Settings
 from .discovery import RateLimiter, Resource
 from .log import get_logger
@@ -314,13 +314,11 @@ def differences(existing: Mapping[str, Any], spec: AlarmSpec) -> List[str]:
 
 
 def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
-    for dim in alarm.get("Dimensions") or []:
-        if dim.get("Name") in metrics.DIMENSIONS.values():
-            try:
-                return arns.parse(dim.get("Value"))
-            except arns.InvalidArn:
-                return None
-    return None
+    found = arns.in_dimensions(alarm.get("Dimensions"))
+    try:
+        return None if found is None else arns.parse(found)
+    except arns.InvalidArn:
+        return None
 
 
 # -- reconciliation ---------------------------------------------------------------------------
@@ -336,22 +334,17 @@ def list_managed(cw: Any, settings: Settings, calls: Optional[_Calls] = None) ->
     """This deployment's run-time alarms, by name: one paginated DescribeAlarms by name prefix."""
     pattern = name_pattern(settings)
     found: Dict[str, Dict[str, Any]] = {}
-    kwargs: Dict[str, Any] = {
-        "AlarmNamePrefix": f"{settings.name}-",
-        "AlarmTypes": ["MetricAlarm"],
-        "MaxRecords": DESCRIBE_PAGE_SIZE,
-    }
-    while True:
-        page = cw.describe_alarms(**kwargs)
+    pages = cw.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=f"{settings.name}-", AlarmTypes=["MetricAlarm"],
+        PaginationConfig={"PageSize": DESCRIBE_PAGE_SIZE},
+    )
+    for page in pages:
         if calls is not None:
             calls.add("DescribeAlarms")
         for alarm in page.get("MetricAlarms", []):
             if pattern.match(alarm.get("AlarmName", "")):
                 found[alarm["AlarmName"]] = alarm
-        token = page.get("NextToken")
-        if not token:
-            return found
-        kwargs["NextToken"] = token
+    return found
 
 
 LISTING_MAX_AGE = dt.timedelta(hours=1)
@@ -403,11 +396,6 @@ def _sync_tags(cw: Any, alarm_arn: str, desired: Mapping[str, str], calls: _Call
         cw.tag_resource(ResourceARN=alarm_arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.items())])
 
 
-def _error(exc: ClientError) -> str:
-    err = exc.response.get("Error", {})
-    return f"{err.get('Code')}: {err.get('Message')}"
-
-
 def _capped(names: Sequence[str]) -> List[str]:
     return list(names[:SUMMARY_NAMES])
 
@@ -457,7 +445,7 @@ def reconcile_resources(
         try:
             tags = _tags(cw, alarm["AlarmArn"], calls)
         except ClientError as exc:
-            errors.append({"alarm": name, "operation": "ListTagsForResource", "error": _error(exc)})
+            errors.append({"alarm": name, "operation": "ListTagsForResource", "error": aws_errors.summary(exc)})
             continue
         if tags.get(CREATED_BY_TAG) != settings.name:
             not_ours.append(name)
@@ -474,7 +462,7 @@ def reconcile_resources(
                 for name in batch:
                     listing.alarms.pop(name, None)
         except ClientError as exc:
-            errors.append({"alarm": ",".join(batch[:3]), "operation": "DeleteAlarms", "error": _error(exc)})
+            errors.append({"alarm": ",".join(batch[:3]), "operation": "DeleteAlarms", "error": aws_errors.summary(exc)})
     if not_ours:
         log.warning(
             "alarms with this deployment's names but not its tag are left alone", extra={"alarms": _capped(not_ours)}
@@ -516,7 +504,7 @@ def reconcile_resources(
             if old is None or old.group(1) != tags_digest(spec.tags):
                 _sync_tags(cw, current.get("AlarmArn") or "", spec.tags, calls)
         except ClientError as exc:
-            errors.append({"alarm": spec.name, "operation": "PutMetricAlarm", "error": _error(exc)})
+            errors.append({"alarm": spec.name, "operation": "PutMetricAlarm", "error": aws_errors.summary(exc)})
 
     if errors and listing is not None:
         listing.clear()  # list again next run rather than trust a view with failed writes in it

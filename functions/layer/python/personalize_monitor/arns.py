@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Iterable, Mapping, Optional
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+from . import contract
+
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d"
 _ARN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):personalize:(?P<region>" + _REGION + r")"
@@ -17,6 +18,8 @@ REGION_PATTERN = re.compile("^" + _REGION + "$")
 
 KIND_CAMPAIGN = "campaign"
 KIND_RECOMMENDER = "recommender"
+# The metric dimension that carries a campaign's or recommender's ARN.
+DIMENSIONS = {kind: str(contract.METRICS[kind]["dimension"]) for kind in (KIND_CAMPAIGN, KIND_RECOMMENDER)}
 
 
 class InvalidArn(ValueError):
@@ -90,3 +93,11 @@ def is_personalized_ranking_recipe(recipe_arn: Optional[str]) -> bool:
         return False
     match = re.match(r"^arn:(aws|aws-cn|aws-us-gov):personalize:::recipe/(?P<name>.+)$", recipe_arn)
     return bool(match and match["name"].startswith("aws-personalized-ranking"))
+
+
+def in_dimensions(dimensions: Optional[Iterable[Mapping[str, Any]]]) -> Optional[str]:
+    """The campaign or recommender ARN a metric's (or an alarm's) dimensions name, else None."""
+    for dim in dimensions or []:
+        if dim.get("Name") in DIMENSIONS.values():
+            return str(dim.get("Value"))
+    return None

@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, commands, metrics, timeutil
+from . import arns, commands, metrics, preconditions, timeutil
 from .config import Settings
 from .discovery import Resource
 from .log import get_logger
@@ -77,10 +77,6 @@ def slot_of_time(now: dt.datetime) -> int:
     return (int(now.timestamp()) % HOUR) // SLOT_SECONDS
 
 
-floor_hour = timeutil.floor_hour
-ceil_hour = timeutil.ceil_hour
-
-
 def last_change(resource: Resource) -> dt.datetime:
     return max(resource.created, resource.last_updated)
 
@@ -93,13 +89,13 @@ def step_down_target(current: int, low_watermark: float) -> int:
 
 def history_end(now: dt.datetime) -> dt.datetime:
     """End of the last hour whose datapoints have settled (ended at least DATA_SETTLE ago)."""
-    return floor_hour(now - DATA_SETTLE)
+    return timeutil.floor_hour(now - DATA_SETTLE)
 
 
 def history_hours(resource: Resource, now: dt.datetime) -> List[dt.datetime]:
     """Starts of the complete, settled hours of the last 14 days that lie entirely within its life."""
     end = history_end(now)
-    start = max(end - LOOKBACK, ceil_hour(resource.created))
+    start = max(end - LOOKBACK, timeutil.ceil_hour(resource.created))
     count = max(0, int((end - start).total_seconds()) // HOUR)
     return [start + dt.timedelta(hours=i) for i in range(count)]
 
@@ -148,7 +144,7 @@ def idle_blocker(settings: Settings, now: dt.datetime, obs: Observation) -> Opti
     threshold = dt.timedelta(hours=settings.idle_threshold_hours)
     if not settings.auto_delete_or_stop_idle_resources:
         return "auto_delete_or_stop_idle_resources is off"
-    if r.status != "ACTIVE" or (r.latest_update_status or "").endswith(("PENDING", "IN_PROGRESS")):
+    if r.status != "ACTIVE" or preconditions.in_progress(r.latest_update_status):
         return f"status {r.status}, latest update {r.latest_update_status}"
     if now - r.created < threshold:
         return f"younger than idle_threshold_hours ({settings.idle_threshold_hours} h)"
@@ -214,9 +210,7 @@ def decide(settings: Settings, now: dt.datetime, obs: Observation) -> Decision:
     return Decision(r.arn, r.kind, None, f"no action: idle rule - {idle_why}; step-down - {step_why}", context=base)
 
 
-def command_for(
-    decision: Decision, resource: Resource, now: dt.datetime, utilization: Optional[float]
-) -> commands.Command:
+def command_for(decision: Decision, now: dt.datetime, utilization: Optional[float]) -> commands.Command:
     """The seed's command payload for a decision (ARN, Reason, NewMinTPS for updates, context),
     stamped ``DecidedAt`` = the run's time; idle retirements wait DATA_SETTLE in the queue."""
     payload: Dict[str, Any] = {"ARN": decision.arn, "Reason": decision.reason, "DecidedAt": now.isoformat()}
@@ -273,9 +267,8 @@ class TagCache:
         found = self.entries.get(resource.arn)
         if found and found[0] == resource.last_updated and time.monotonic() - found[1] < TAG_CACHE_SECONDS:
             return found[2]
-        response = clients.client("personalize", resource.region).list_tags_for_resource(resourceArn=resource.arn)
+        value = preconditions.is_protected(settings, resource.arn, resource.region)
         self.calls += 1
-        value = any(t.get("tagKey") == settings.protection_tag_key for t in response.get("tags", []))
         self.entries[resource.arn] = (resource.last_updated, time.monotonic(), value)
         return value
 
@@ -399,7 +392,7 @@ def _check_region(ctx: RunContext, region: str, resources: List[Resource], sched
                                                    "tag": settings.protection_tag_key})
             continue
         measurement = measurements.get(r.arn)
-        ctx.commands.append(command_for(decision, r, now, getattr(measurement, "utilization", None)))
+        ctx.commands.append(command_for(decision, now, getattr(measurement, "utilization", None)))
         summary["commands"].append({"arn": r.arn, "action": decision.action, "new_min": decision.new_min,
                                     "reason": decision.reason})
         log.info("cost action decided", extra={"arn": r.arn, "action": decision.action,

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, contract
+from . import arns, aws_errors, clients
 from .config import Settings
 from .log import get_logger
 
@@ -49,7 +49,7 @@ class Resource:
 
     @property
     def dimension(self) -> str:
-        return str(contract.METRICS[self.kind]["dimension"])
+        return arns.DIMENSIONS[self.kind]
 
     @property
     def updatable(self) -> bool:
@@ -121,10 +121,6 @@ def _paginate(client: Any, operation: str, key: str) -> List[Dict[str, Any]]:
     return items
 
 
-def _not_found(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
-
-
 class RegionDiscovery:
     """Discovery in one region; safe to run regions in parallel threads."""
 
@@ -165,7 +161,7 @@ class RegionDiscovery:
         try:
             response = getattr(self.client, operation)(**{arn_key: arn})
         except ClientError as exc:
-            if _not_found(exc):
+            if aws_errors.code(exc) == "ResourceNotFoundException":
                 self.cache.forget(arn)
                 self._skip(arn, "deleted between list and describe")
                 return None

@@ -13,7 +13,7 @@ everything it needs).
 
 The monitor no longer puts the cost commands on the bus: it sends them to the action functions'
 command queues (commands.py). Notices go on the bus for the users' own rules, and the functions
-send their text to the notification topic themselves (actions.notify), so an event somebody else
+send their text to the notification topic themselves (notices.notify), so an event somebody else
 puts on the bus never reaches the topic's subscribers.
 """
 

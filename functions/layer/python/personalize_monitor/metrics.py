@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import clients, contract
+from . import arns, clients, contract
 from .config import METRIC_NAMESPACE
 from .discovery import Resource
 from .log import get_logger
@@ -34,7 +34,7 @@ METRIC_NAMES = {
     for kind in ("campaign", "recommender")
 }
 # The dimension (the resource's ARN) of each kind's metrics.
-DIMENSIONS = {kind: contract.METRICS[kind]["dimension"] for kind in ("campaign", "recommender")}
+DIMENSIONS = arns.DIMENSIONS
 # Published by the monitor once per run.
 RESOURCE_COUNT = contract.METRICS["resource_count"]
 MONITOR_ERRORS = contract.METRICS["errors"]

@@ -3,11 +3,11 @@
 Each function describes its kind in a :class:`Retirement` (how to describe, which statuses
 mean "already retiring", the capacity field, the API that retires it, the words it uses); the
 safety sequence is one: parse and scope-check the command (and where it came from: see
-``actions.commands_in``), refuse unless retiring is switched on, wait until the data of the
+``incoming.commands_in``), refuse unless retiring is switched on, wait until the data of the
 command's moment has settled (a command given earlier than ``commands.DATA_SETTLE`` after its
 moment goes back to the function's own queue until then), describe, leave alone anything not
 ACTIVE or with an update in progress, protected by the tag, or not idle as of the command's
-moment (``actions.idle_check``); withhold, log and announce when a read it needs was
+moment (``request_history.idle_check``); withhold, log and announce when a read it needs was
 incomplete; then dry-run notice, or retire, delete the resource's alarms, notify and ask for a
 dashboard rebuild. A repeated command finds the resource gone or retiring and only makes sure
 its alarms are gone. Nothing after the retiring call raises, so a retry never retires twice.
@@ -22,7 +22,20 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from . import actions, commands, events, savings, timeutil
+from . import (
+    alarm_cleanup,
+    aws_errors,
+    clients,
+    commands,
+    events,
+    incoming,
+    notices,
+    outcomes,
+    preconditions,
+    request_history,
+    savings,
+    timeutil,
+)
 from .config import Settings
 from .log import get_logger
 
@@ -51,20 +64,20 @@ def handle(spec: Retirement, settings: Settings, event: Any, context: Any = None
            wall: Optional[dt.datetime] = None) -> Dict[str, Any]:
     """Retire the idle resource each command names, only when every condition holds."""
     wall = wall or timeutil.utcnow()
-    deliveries = actions.commands_in(settings, spec.function, event, context)
-    return actions.one_or_batch([_retire(spec, settings, d, context, wall) for d in deliveries])
+    deliveries = incoming.commands_in(settings, spec.function, event, context)
+    return outcomes.one_or_batch([_retire(spec, settings, d, context, wall) for d in deliveries])
 
 
-def _retire(spec: Retirement, settings: Settings, delivery: actions.Delivery, context: Any,
+def _retire(spec: Retirement, settings: Settings, delivery: incoming.Delivery, context: Any,
             wall: dt.datetime) -> Dict[str, Any]:
     log = get_logger(spec.function)
     try:
-        command = actions.parse_command(settings, delivery, context, {spec.command_type: spec.kind}, needs_min=False,
+        command = incoming.parse_command(settings, delivery, context, {spec.command_type: spec.kind}, needs_min=False,
                                         wall=wall)
-    except actions.Rejected as exc:
-        return actions.rejected(spec.function, delivery, exc.reason)
+    except incoming.Rejected as exc:
+        return outcomes.rejected(spec.function, delivery, exc.reason)
     if not settings.auto_delete_or_stop_idle_resources:
-        return actions.rejected(spec.function, delivery,
+        return outcomes.rejected(spec.function, delivery,
                                 f"auto_delete_or_stop_idle_resources is off: idle {spec.kind}s are not {spec.verb}")
     arn, region, name = command.arn.arn, command.arn.region, command.arn.name
     ready = command.as_of + commands.DATA_SETTLE
@@ -76,48 +89,49 @@ def _retire(spec: Retirement, settings: Settings, delivery: actions.Delivery, co
         log.info("command deferred until its data has settled",
                  extra={"arn": arn, "as_of": command.as_of.isoformat(), "until": ready.isoformat()})
         return {"status": "deferred", "arn": arn, "until": ready.isoformat()}
-    client = actions.personalize(region)
+    client = clients.client("personalize", region)
     try:
         found = spec.describe(client, arn)
     except ClientError as exc:
-        if actions.error_code(exc) != "ResourceNotFoundException":
+        if aws_errors.code(exc) != "ResourceNotFoundException":
             raise
-        return actions.skipped(command, spec.not_found_text, alarms=actions.delete_alarms(settings, arn))
+        return outcomes.skipped(command, spec.not_found_text, alarms=alarm_cleanup.delete_alarms(settings, arn))
     status = str(found.get("status"))
     update_status = (found.get(spec.update_key) or {}).get("status")
     if spec.retiring(status):
-        return actions.skipped(command, f"{spec.retiring_text} ({status})", alarms=actions.delete_alarms(settings, arn))
-    if status != "ACTIVE" or actions.in_progress(update_status):
-        return actions.skipped(command, f"status {status}, latest update {update_status}: left alone")
-    if actions.is_protected(settings, arn, region):
-        return actions.skipped(command, f"protected by tag {settings.protection_tag_key}")
-    state, why = actions.idle_check(settings, command, name, actions.as_utc(found.get("creationDateTime")),
-                                    actions.as_utc(found.get("lastUpdatedDateTime")), wall)
-    if state == actions.UNKNOWN:
-        return actions.withheld(spec.function, settings, command, spec.command_type, name, why)
-    if state != actions.IDLE:
-        return actions.skipped(command, f"not idle: {why}")
+        return outcomes.skipped(command, f"{spec.retiring_text} ({status})",
+                                alarms=alarm_cleanup.delete_alarms(settings, arn))
+    if status != "ACTIVE" or preconditions.in_progress(update_status):
+        return outcomes.skipped(command, f"status {status}, latest update {update_status}: left alone")
+    if preconditions.is_protected(settings, arn, region):
+        return outcomes.skipped(command, f"protected by tag {settings.protection_tag_key}")
+    state, why = request_history.idle_check(settings, command, name, timeutil.as_utc(found.get("creationDateTime")),
+                                    timeutil.as_utc(found.get("lastUpdatedDateTime")), wall)
+    if state == request_history.UNKNOWN:
+        return outcomes.withheld(spec.function, settings, command, spec.command_type, name, why)
+    if state != request_history.IDLE:
+        return outcomes.skipped(command, f"not idle: {why}")
 
     minimum = spec.capacity(found)
     price = savings.unit_price(settings, spec.kind)
     saving = savings.removal(minimum, price)
     if settings.dry_run:
-        notice = actions.dry_run_notice(command, spec.command_type, f"{spec.verb} {spec.kind} {name}", name,
+        notice = notices.dry_run_notice(command, spec.command_type, f"{spec.verb} {spec.kind} {name}", name,
                                         saving, price, **{spec.capacity_field: minimum}, Idle=why)
         return {"status": "dry-run", "arn": arn, "estimated_monthly_savings": saving,
-                "notify": actions.notify(settings, [notice], False)}
+                "notify": notices.notify(settings, [notice], False)}
 
     try:
         spec.act(client, arn)
     except ClientError as exc:
-        code = actions.error_code(exc)
+        code = aws_errors.code(exc)
         if code in ("ResourceInUseException", "ResourceNotFoundException"):
-            return actions.skipped(command, f"{code}: left alone")
+            return outcomes.skipped(command, f"{code}: left alone")
         raise
     log.info(f"{spec.kind} {spec.verb}", extra={"arn": arn, "reason": command.reason, "idle": why})
 
     # Nothing below raises: the retiring call has started and must not be repeated by a retry.
-    alarms = actions.delete_alarms(settings, arn)
+    alarms = alarm_cleanup.delete_alarms(settings, arn)
     text = savings.describe(saving, spec.kind, price)
     capacity = spec.capacity_text.format(n=minimum)
     detail = {
@@ -125,5 +139,5 @@ def _retire(spec: Retirement, settings: Settings, delivery: actions.Delivery, co
         spec.capacity_field: minimum, "EstimatedMonthlySavings": saving, "Estimate": text,
         "Message": f"{spec.verb.capitalize()} idle {spec.kind} {name} ({capacity}). Why: {command.reason}. {text}",
     }
-    result = actions.notify(settings, [events.Event(spec.done_type, detail, (arn,))])
+    result = notices.notify(settings, [events.Event(spec.done_type, detail, (arn,))])
     return {"status": spec.verb, "arn": arn, "estimated_monthly_savings": saving, "alarms": alarms, "notify": result}

@@ -40,8 +40,6 @@ class RunContext:
     events: List[Event] = field(default_factory=list)
     # Commands for the action functions (sent to their command queues after the steps).
     commands: List[Command] = field(default_factory=list)
-    # Cold start of this container (no state from earlier runs).
-    cold_start: bool = False
     # Resources whose request data this run could not read completely (ARN -> why): no cost
     # decision is made for them in this run.
     unknown: Dict[str, str] = field(default_factory=dict)

@@ -1,4 +1,8 @@
-"""Clock handling: the scheduled time EventBridge stamps on an event is 'now' for a run."""
+"""Clock handling and hour arithmetic: the one place for them in the layer.
+
+The scheduled time EventBridge stamps on an event is 'now' for a run (``run_time``); whole UTC
+hours (``floor_hour``/``ceil_hour``) bound every hourly look-back.
+"""
 
 from __future__ import annotations
 
@@ -52,3 +56,12 @@ def ceil_hour(t: dt.datetime) -> dt.datetime:
     """``t`` if it is a whole hour, else the start of the next one."""
     floored = floor_hour(t)
     return floored if floored == t else floored + dt.timedelta(hours=1)
+
+
+def as_utc(value: object) -> Optional[dt.datetime]:
+    """A time the AWS APIs returned (datetime, naive = UTC, or epoch seconds), else None."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+    return None

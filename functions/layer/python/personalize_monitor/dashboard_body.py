@@ -1,4 +1,6 @@
-"""The CloudWatch dashboard of the monitored fleet: body builder, page names, rebuild trigger.
+"""The CloudWatch dashboard of the monitored fleet as page bodies: page names, widgets, limits.
+
+No AWS call here (``dashboard_build`` reads and writes, ``dashboard_trigger`` asks for a build).
 
 Layout of every page (24-column grid, CloudWatch "Dashboard Body Structure and Syntax"):
 
@@ -28,15 +30,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from botocore.exceptions import ClientError
-
-from . import arns, clients, events, metrics
+from . import arns, metrics
 from .config import METRIC_NAMESPACE
 from .discovery import Resource
-from .log import get_logger
-from .runcontext import RunContext
-
-log = get_logger("dashboard")
 
 # Documented CloudWatch limits (hard).
 GRID_COLUMNS = 24
@@ -55,14 +51,11 @@ LEAST_UTILIZED_LIMIT = 10
 PERIOD = 300
 TIME_RANGE = "-PT6H"
 PERSONALIZE_NAMESPACE = metrics.PERSONALIZE_NAMESPACE
-MONITOR_METRICS = (metrics.RESOURCE_COUNT, metrics.MONITOR_ERRORS)
 # Request metric -> the latency metric Personalize publishes beside it (same dimension).
 LATENCY_METRICS = {
     "GetRecommendations": "GetRecommendationsLatency",
     "GetPersonalizedRanking": "GetPersonalizedRankingLatency",
 }
-DIMENSIONS = {kind: metrics.DIMENSIONS[kind] for kind in (arns.KIND_CAMPAIGN, arns.KIND_RECOMMENDER)}
-_ARN_DIMENSIONS = tuple(DIMENSIONS.values())
 
 
 def page_name(base: str, page: int) -> str:
@@ -83,7 +76,7 @@ def page_number(base: str, name: str) -> Optional[int]:
 def least_utilized_query(kind: str, limit: int = LEAST_UTILIZED_LIMIT) -> str:
     """Metrics Insights query ranking every resource of ``kind`` by average utilization."""
     util = metrics.METRIC_NAMES[kind][2]
-    dim = DIMENSIONS[kind]
+    dim = arns.DIMENSIONS[kind]
     # Built from constants only (no input reaches it).
     select = f'SELECT AVG({util}) FROM SCHEMA("{METRIC_NAMESPACE}", {dim}) '  # noqa: S608
     return select + f"GROUP BY {dim} ORDER BY AVG() ASC LIMIT {int(limit)}"
@@ -173,7 +166,7 @@ def _resource_row(resources: Sequence[Resource], home: str, alarms: Sequence[Ala
     latency: List[List[Any]] = []
     for r in resources:
         min_name, avg_name, util_name = metrics.METRIC_NAMES[r.kind]
-        dim = DIMENSIONS[r.kind]
+        dim = arns.DIMENSIONS[r.kind]
         rates.append([METRIC_NAMESPACE, avg_name, dim, r.arn, {"label": f"{r.name} actual"}])
         rates.append([METRIC_NAMESPACE, min_name, dim, r.arn, {"label": f"{r.name} provisioned", "stat": "Maximum"}])
         utilization.append([METRIC_NAMESPACE, util_name, dim, r.arn, {"label": r.name}])
@@ -377,88 +370,6 @@ def arns_in_body(body: Dict[str, Any]) -> Set[str]:
             if not isinstance(entry, list):
                 continue
             for i, item in enumerate(entry[:-1]):
-                if item in _ARN_DIMENSIONS and isinstance(entry[i + 1], str):
+                if item in arns.DIMENSIONS.values() and isinstance(entry[i + 1], str):
                     found.add(entry[i + 1])
     return found
-
-
-# -- reading what is deployed --------------------------------------------------------------------
-def existing_pages(home_region: str, base_name: str) -> Dict[int, str]:
-    """Deployed pages of this dashboard by number (ListDashboards with the name as prefix)."""
-    cw = clients.client("cloudwatch", home_region)
-    pages: Dict[int, str] = {}
-    kwargs: Dict[str, Any] = {"DashboardNamePrefix": base_name}
-    while True:
-        response = cw.list_dashboards(**kwargs)
-        for entry in response.get("DashboardEntries", []):
-            number = page_number(base_name, entry["DashboardName"])
-            if number is not None:
-                pages[number] = entry["DashboardName"]
-        token = response.get("NextToken")
-        if not token:
-            return pages
-        kwargs["NextToken"] = token
-
-
-def deployed_arns(home_region: str, base_name: str) -> Set[str]:
-    """Resource ARNs shown by the deployed pages (empty when there is no dashboard yet)."""
-    cw = clients.client("cloudwatch", home_region)
-    found: Set[str] = set()
-    for name in existing_pages(home_region, base_name).values():
-        try:
-            body = json.loads(cw.get_dashboard(DashboardName=name)["DashboardBody"])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("ResourceNotFound", "ResourceNotFoundException"):
-                continue
-            raise
-        except ValueError:
-            continue
-        if isinstance(body, dict):
-            found |= arns_in_body(body)
-    return found
-
-
-# -- monitor step: ask for a rebuild when the monitored set changes -------------------------------
-_SEEN: Dict[str, Optional[Set[str]]] = {"arns": None}
-
-
-def request_rebuild_on_change(ctx: RunContext) -> Dict[str, Any]:
-    """Monitor step: publish BuildPersonalizeMonitorDashboard when the monitored set changed.
-
-    Compares the resources measured this run with those of the previous run in this container;
-    on a cold start, with the ARNs graphed on the deployed pages (ListDashboards + one
-    GetDashboard per page, once per container). Resources of regions whose discovery failed
-    this run are not counted as gone.
-    """
-    name = ctx.settings.dashboard_name
-    if not name:
-        return {"skipped": "no dashboard"}
-    current = {m.resource.arn for m in ctx.measurements}
-    seen = _SEEN["arns"]
-    source = "previous run"
-    if seen is None:
-        seen = deployed_arns(ctx.settings.home_region, name)
-        source = "deployed dashboard"
-    failed = set(ctx.failed_regions)
-
-    def region_of(arn: str) -> str:
-        parts = arn.split(":")
-        return parts[3] if len(parts) > 3 else ""
-
-    added = sorted(current - seen)
-    removed = sorted(a for a in seen - current if region_of(a) not in failed)
-    _SEEN["arns"] = current | {a for a in seen if region_of(a) in failed}
-    result: Dict[str, Any] = {"compared_with": source, "added": len(added), "removed": len(removed)}
-    if added or removed:
-        ctx.events.append(events.Event(events.BUILD_DASHBOARD, {
-            "Reason": f"monitored resources changed: {len(added)} new, {len(removed)} gone",
-            "Added": added[:20],
-            "Removed": removed[:20],
-        }))
-        result["requested"] = True
-    return result
-
-
-def reset_state() -> None:
-    """Forget what this container saw (tests)."""
-    _SEEN["arns"] = None
