@@ -667,9 +667,9 @@ def patch_sqs_policies() -> None:
 
 def patch_stub_unreachable_regions() -> None:
     """Make the Personalize stand-in drop connections from STATE.unreachable_regions."""
-    from tools.localaws import personalize_stub
+    from tools.localaws.personalize_stub import httpserver
 
-    original = personalize_stub._Handler._api
+    original = httpserver._Handler._api
 
     def _api(self: Any, body: bytes) -> None:
         m = _AUTH_SCOPE.search(self.headers.get("Authorization", ""))
@@ -681,7 +681,7 @@ def patch_stub_unreachable_regions() -> None:
             return
         original(self, body)
 
-    personalize_stub._Handler._api = _api  # type: ignore[method-assign]
+    httpserver._Handler._api = _api  # type: ignore[method-assign]
 
 
 def serve(ready_file: str, latency_ms: float = 0.0) -> None:
