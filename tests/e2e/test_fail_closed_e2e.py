@@ -35,9 +35,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests import tfutil
-from tests.conftest import staged
 from tests.costaction_helpers import ACCOUNT, HOME, hourly_traffic
 from tests.simulation import Simulation, deployed_functions, name_in_slot, state
+from tests.support.staging import staged
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 from tools.localaws.taps import TopicTap

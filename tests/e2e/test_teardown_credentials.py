@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests import netguard
-from tests.conftest import staged
+from tests.support.staging import staged
 from tools.localaws import LocalAWS
 
 CONFIG = "tests/terraform/teardown"

@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from tests import tfutil
-from tests.conftest import staged
+from tests.support.staging import staged
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction
 

@@ -37,7 +37,7 @@ from tests.costaction_helpers import (
     point,
     sent_commands,
 )
-from tests.reliability.conftest import load_function
+from tests.support.functions import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from personalize_monitor.config import Settings
 
-from tests.reliability.conftest import load_function
+from tests.support.functions import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 

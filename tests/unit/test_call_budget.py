@@ -9,7 +9,7 @@ from collections import Counter
 
 from personalize_monitor.config import Settings
 
-from tests.reliability.conftest import load_function
+from tests.support.functions import load_function
 from tools import bench_baseline
 from tools.call_budget import steady_state_budget
 from tools.localaws import LocalAWS

@@ -192,7 +192,7 @@ def test_describe_time_budget_defers_the_rest_to_later_runs(aws: LocalAWS, fleet
 def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS, fleet: Fleet) -> None:
     import time
 
-    from tests.reliability.conftest import load_function
+    from tests.support.functions import load_function
 
     group = fleet.dataset_group("us-east-1", "g")
     for i in range(4):
@@ -213,7 +213,7 @@ def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS
 def test_the_describe_deadline_comes_from_the_lambda_context() -> None:
     import time
 
-    from tests.reliability.conftest import load_function
+    from tests.support.functions import load_function
 
     monitor = load_function("monitor")
 

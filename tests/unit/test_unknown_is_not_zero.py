@@ -140,7 +140,7 @@ def test_a_campaign_read_on_both_metrics_is_unknown_when_either_query_is(aws: Lo
 
 # -- the monitor ------------------------------------------------------------------------------------
 def test_the_monitor_publishes_no_rate_for_an_unknown_resource_and_counts_it(aws: LocalAWS, fleet: Fleet) -> None:
-    from tests.reliability.conftest import load_function
+    from tests.support.functions import load_function
 
     monitor = load_function("monitor")
     made = three_campaigns(aws, fleet)
