@@ -21,7 +21,7 @@ import pytest
 from personalize_monitor import costchecks
 from personalize_monitor import dashboard as pages
 
-from tests import tfutil
+from tests.support import tfutil
 from tests.support.staging import staged
 from tests.unit.test_dashboard import check_body
 from tools.fleet import Fleet

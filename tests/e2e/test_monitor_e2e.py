@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pytest_terraform import terraform
 
-from tests import tfutil
+from tests.support import tfutil
 from tests.support.staging import staged
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS

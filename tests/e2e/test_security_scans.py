@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests import iam_policy_checks, tfutil
+from tests.support import iam_policy_checks, tfutil
 from tests.support.staging import staged
 from tools.localaws import ROOT, LocalAWS
 

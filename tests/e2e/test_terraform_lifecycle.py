@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import tfutil
+from tests.support import tfutil
 from tests.support.staging import staged
 from tools.localaws import ROOT, LocalAWS
 

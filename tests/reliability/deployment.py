@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests import tfutil
+from tests.support import tfutil
 from tests.support.staging import staged
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction

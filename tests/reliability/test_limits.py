@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from tests import tfutil
 from tests.reliability.deployment import ACCOUNT, CONFIG
+from tests.support import tfutil
 from tests.support.staging import staged
 from tools.localaws import LocalAWS
 

@@ -22,7 +22,7 @@ import pytest
 from personalize_monitor import dashboard as pages
 from personalize_monitor.config import Settings
 
-from tests.costaction_helpers import command_queues
+from tests.support.costactions import command_queues
 from tools import render_dashboard
 from tools.fleet import Fleet, Seeded
 from tools.localaws import ROOT, LocalAWS

@@ -33,7 +33,7 @@ from personalize_monitor.config import Settings
 from personalize_monitor.discovery import Resource
 from personalize_monitor.runcontext import Measurement, RunContext
 
-from tests.costaction_helpers import (
+from tests.support.costactions import (
     ACCOUNT,
     HOME,
     Tap,
