@@ -1,7 +1,7 @@
 """Helpers the tests import (fixtures stay in the conftest.py files).
 
 * ``staging``: the staged copy of the repository the session's Terraform runs use (``staged``).
-* ``functions``: a function's handler module imported in-process (``load_function``).
+* ``functions``: handlers and shipped scripts imported in-process (``load_function``, ``load_script``).
 * ``tfutil``: Terraform run through pytest-terraform's runner against a staged configuration.
 * ``costactions``: the action handlers loaded, notifications tapped, traffic seeded (cost-action tests).
 * ``simulation``: a deployment's functions driven through its deployed rules on a simulated clock.
