@@ -9,7 +9,7 @@ BENCH_FLAGS ?=
 export CHECKPOINT_DISABLE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-fast lint fmt bench clean
+.PHONY: setup demo test test-fast lint validate fmt bench clean
 
 setup: ## Install everything (virtualenv, pinned tools, offline Terraform toolchain); idempotent
 	@tools/bootstrap.sh
@@ -27,6 +27,9 @@ lint: setup ## ruff, mypy and terraform fmt
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(TF) fmt -check -recursive -diff .
+
+validate: setup ## terraform validate of the module and modules/lambda-function (staged copies, offline)
+	$(PY) -m tools.validate
 
 fmt: setup
 	$(PY) -m ruff check --fix .

@@ -16,16 +16,14 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_terraform import tf as pytest_terraform_tf
 
+from tests.support.staging import STAGE
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.staging import stage_tree
-
-STAGE: dict[str, Path] = {}
 
 # The test interpreter's directory too: `python3` there has boto3, which the module's destroy-time
 # teardown (scripts/teardown.py, run by Terraform as `python3`) needs.
@@ -82,11 +80,6 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
         yield aws
     finally:
         aws.stop()
-
-
-def staged(relative: str) -> Path:
-    """The staged copy of a Terraform configuration, e.g. staged("examples/minimal")."""
-    return STAGE["root"] / relative
 
 
 @pytest.fixture()

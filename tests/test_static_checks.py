@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import tfutil
-from tests.conftest import staged
+from tests.support import tfutil
+from tests.support.staging import staged
 from tools.localaws import ROOT
 
 

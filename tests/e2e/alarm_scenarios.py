@@ -19,8 +19,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from pytest_terraform.tf import TerraformRunner
 
-from tests import tfutil
-from tests.conftest import staged
+from tests.support import tfutil
+from tests.support.staging import staged
 from tools.fleet import Seeded
 from tools.localaws import LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from pytest_terraform.tf import TerraformRunner
 
-from tests import tfutil
-from tests.conftest import staged
+from tests.support import tfutil
+from tests.support.staging import staged
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction

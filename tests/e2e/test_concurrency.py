@@ -30,10 +30,10 @@ import pytest
 from personalize_monitor import alarms
 from personalize_monitor.config import Settings
 
-from tests import tfutil
-from tests.conftest import staged
-from tests.costaction_helpers import HOME, hourly_traffic, mutating_calls
-from tests.simulation import command_of, name_in_slot, scheduled_event
+from tests.support import tfutil
+from tests.support.costactions import HOME, hourly_traffic, mutating_calls
+from tests.support.simulation import command_of, name_in_slot, scheduled_event
+from tests.support.staging import staged
 from tools.fleet import Fleet
 from tools.localaws import ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction, EventRouter

@@ -35,10 +35,10 @@ import pytest
 from personalize_monitor import alarms, costchecks
 from personalize_monitor.config import Settings
 
-from tests import tfutil
-from tests.conftest import staged
-from tests.costaction_helpers import ACCOUNT, HOME, hourly_traffic
-from tests.simulation import deployed_functions, name_in_slot, scheduled_event, state
+from tests.support import tfutil
+from tests.support.costactions import ACCOUNT, HOME, hourly_traffic
+from tests.support.simulation import deployed_functions, name_in_slot, scheduled_event, state
+from tests.support.staging import staged
 from tools.fleet import VOD_RECIPE, Fleet
 from tools.localaws import LocalAWS
 from tools.localaws.lambda_runner import EventRouter

@@ -21,8 +21,8 @@ import pytest
 from personalize_monitor import costchecks
 from personalize_monitor import dashboard_body as pages
 
-from tests import tfutil
-from tests.conftest import staged
+from tests.support import tfutil
+from tests.support.staging import staged
 from tests.unit.test_dashboard import check_body
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS

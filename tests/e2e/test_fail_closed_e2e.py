@@ -3,7 +3,7 @@
 Terraform applies tests/terraform/fail_closed (both cost switches on, 6-hour idle threshold, one
 named command principal). The deployed monitor then runs once per simulated hour for ten hours,
 and what it sets off is delivered to the deployed functions through the deployed command queues
-(tests/simulation.py), at simulated time. The local AWS's GetMetricData answers the queries of
+(tests/support/simulation.py), at simulated time. The local AWS's GetMetricData answers the queries of
 two busy resources ``InternalError`` / ``PartialData`` (no next page) for the first five hours.
 
 * The busy campaign and recommender (4 requests a second throughout, for weeks) are never
@@ -34,10 +34,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests import tfutil
-from tests.conftest import staged
-from tests.costaction_helpers import ACCOUNT, HOME, hourly_traffic
-from tests.simulation import Simulation, deployed_functions, name_in_slot, state
+from tests.support import tfutil
+from tests.support.costactions import ACCOUNT, HOME, hourly_traffic
+from tests.support.simulation import Simulation, deployed_functions, name_in_slot, state
+from tests.support.staging import staged
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 from tools.localaws.taps import TopicTap

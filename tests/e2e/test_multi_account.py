@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests import tfutil
+from tests.support import tfutil
 from tools.localaws import DEFAULT_ACCOUNT, ROOT, LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction
 from tools.localaws.staging import stage_tree

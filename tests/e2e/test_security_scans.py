@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests import iam_policy_checks, tfutil
-from tests.conftest import staged
+from tests.support import iam_policy_checks, tfutil
+from tests.support.staging import staged
 from tools.localaws import ROOT, LocalAWS
 
 CHECKOV_PYTHON = ROOT / ".tools/checkov/bin/python"

@@ -4,7 +4,7 @@ tests/terraform/teardown is staged like every configuration: its provider block 
 (local_override.tf) and the environment has no AWS credentials at all, as for a user whose
 credentials live in the provider block (profile, assume_role, keys). HOME is a fresh directory,
 the local AWS is the only configured endpoint, and the teardown's Python records every
-connection and refuses anything but loopback (tests/netguard.py).
+connection and refuses anything but loopback (tests/support/netguard.py).
 
 1. Without cleanup_profile the destroy-time teardown finds no credentials: terraform destroy
    fails at once with the message that says what to set, and deletes nothing.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import netguard
-from tests.conftest import staged
+from tests.support import netguard
+from tests.support.staging import staged
 from tools.localaws import LocalAWS
 
 CONFIG = "tests/terraform/teardown"

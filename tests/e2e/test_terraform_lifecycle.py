@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import tfutil
-from tests.conftest import staged
+from tests.support import tfutil
+from tests.support.staging import staged
 from tools.localaws import ROOT, LocalAWS
 
 # Examples with per-workspace settings have no default workspace: tests/e2e/test_multi_account.py

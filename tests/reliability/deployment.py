@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests import tfutil
-from tests.conftest import staged
-from tools.localaws import ROOT, LocalAWS
+from tests.support import tfutil
+from tests.support.functions import load_script
+from tests.support.staging import staged
+from tools.localaws import LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction
 
 CONFIG = "tests/terraform/reliability"
@@ -48,10 +47,4 @@ def functions(outputs: Mapping[str, Any], aws: LocalAWS,
 
 def script(name: str) -> ModuleType:
     """A script shipped with the module (scripts/<name>.py), imported."""
-    path = ROOT / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"pm_script_{name}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_script(name)

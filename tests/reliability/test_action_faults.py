@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from personalize_monitor import clients, costchecks, events, monitoring, timeutil
 from personalize_monitor.config import Settings
 
-from tests.costaction_helpers import (
+from tests.support.costactions import (
     ACCOUNT,
     HOME,
     Tap,

@@ -25,8 +25,8 @@ import pytest
 from botocore.exceptions import ClientError
 from personalize_monitor import events
 
-from tests.costaction_helpers import Tap, envelope
 from tests.reliability.deployment import ACCOUNT, HOME, NAME, applied, functions, script
+from tests.support.costactions import Tap, envelope
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 from tools.localaws.dead_letters import invoke_async, undeliverable

@@ -41,8 +41,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.costaction_helpers import command_queues
-from tests.reliability.conftest import load_function
+from tests.support.costactions import command_queues
+from tests.support.functions import load_function
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 

@@ -34,10 +34,10 @@ from typing import Any
 import pytest
 from personalize_monitor import clients, costchecks, events, timeutil, warmstate
 
-from tests.costaction_helpers import hourly_traffic
 from tests.reliability import iam_model
-from tests.reliability.conftest import load_function
 from tests.reliability.deployment import ACCOUNT, HOME, NAME, applied
+from tests.support.costactions import hourly_traffic
+from tests.support.functions import load_function
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from tests import tfutil
-from tests.conftest import staged
 from tests.reliability.deployment import ACCOUNT, CONFIG
+from tests.support import tfutil
+from tests.support.staging import staged
 from tools.localaws import LocalAWS
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",

@@ -22,11 +22,11 @@ from personalize_monitor import arns
 from personalize_monitor.config import Settings
 from personalize_monitor.dashboard_body import dashboard_url, dataset_group_url
 
-from tests import tfutil
-from tests.conftest import staged
-from tests.costaction_helpers import command_queues, handler, queued
-from tests.reliability.conftest import load_function
 from tests.reliability.deployment import ACCOUNT, CONFIG
+from tests.support import tfutil
+from tests.support.costactions import command_queues, handler, queued
+from tests.support.functions import load_function
+from tests.support.staging import staged
 from tools.fleet import Fleet
 from tools.localaws import ROOT, LocalAWS
 

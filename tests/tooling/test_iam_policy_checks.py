@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests import iam_policy_checks as checks
+from tests.support import iam_policy_checks as checks
 
 
 def doc(*statements: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The local AWS answers GetMetricData from an index (tools.localaws.server): same answers as moto.
+"""The local AWS answers GetMetricData from an index (tools.localaws.moto_cloudwatch): same answers as moto.
 
 moto's own implementation is the reference for what it handles correctly (one metric per
 namespace, name and dimension list); the index must agree with it value for value on random
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from moto.cloudwatch.models import CloudWatchBackend
 
-from tools.localaws.server import indexed_get_metric_data
+from tools.localaws.moto_cloudwatch import indexed_get_metric_data
 
 MOTO = CloudWatchBackend.get_metric_data
 INDEXED = indexed_get_metric_data(MOTO)

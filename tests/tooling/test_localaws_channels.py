@@ -25,7 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tools.localaws import LocalAWS
-from tools.localaws.server import metric_data_page
+from tools.localaws.moto_cloudwatch import metric_data_page
 
 HOME = "us-east-1"
 ACCOUNT = "123456789012"

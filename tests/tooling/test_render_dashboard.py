@@ -19,7 +19,7 @@ import pytest
 from personalize_monitor import dashboard_build, dashboard_trigger, monitoring
 from personalize_monitor.config import Settings
 
-from tests.costaction_helpers import command_queues
+from tests.support.costactions import command_queues
 from tools import render_dashboard
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS

@@ -9,7 +9,7 @@ import pytest
 from personalize_monitor import alarms, events, savings
 from personalize_monitor.config import Settings
 
-from tests.costaction_helpers import (
+from tests.support.costactions import (
     ACCOUNT,
     HOME,
     Tap,

@@ -26,7 +26,7 @@ from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery, Resource
 from personalize_monitor.runcontext import Measurement, RunContext
 
-from tests.costaction_helpers import ACCOUNT, HOME, handler, hourly_traffic, mutating_calls, point
+from tests.support.costactions import ACCOUNT, HOME, handler, hourly_traffic, mutating_calls, point
 from tools.fleet import Fleet, Seeded
 from tools.localaws import LocalAWS
 

@@ -10,7 +10,7 @@ from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RegionDiscovery
 from personalize_monitor.runcontext import Measurement, RunContext
 
-from tests.costaction_helpers import HOME, hourly_traffic, point
+from tests.support.costactions import HOME, hourly_traffic, point
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 

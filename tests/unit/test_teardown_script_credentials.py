@@ -1,7 +1,7 @@
 """scripts/teardown.py with the credentials users actually configure, run as Terraform runs it.
 
 Each run is a child Python with no AWS credentials in its environment, a fresh HOME, the local
-AWS as its only configured endpoint (AWS_ENDPOINT_URL) and tests/netguard.py as sitecustomize:
+AWS as its only configured endpoint (AWS_ENDPOINT_URL) and tests/support/netguard.py as sitecustomize:
 every connection and name lookup is recorded, and anything but loopback is refused.
 
 * cleanup_profile: credentials from a named profile of the shared files work, and the script
@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests import netguard
+from tests.support import netguard
 from tools.localaws import ROOT, LocalAWS
 
 HOME_REGION = "us-east-1"

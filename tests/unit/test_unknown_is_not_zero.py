@@ -2,7 +2,7 @@
 
 Against the local AWS, whose GetMetricData can answer each query ``InternalError``,
 ``Forbidden``, ``PartialData`` (with or without a next page), a message, or not at all
-(tools/localaws/server.py ``metric_data_page``):
+(tools/localaws/moto_cloudwatch.py ``metric_data_page``):
 
 * ``metrics.request_sums`` marks exactly the affected resources unknown, follows NextToken to a
   complete answer, and keeps the other batches of a call that failed;
@@ -33,7 +33,7 @@ from personalize_monitor.config import Settings
 from personalize_monitor.discovery import Resource
 from personalize_monitor.runcontext import Measurement, RunContext
 
-from tests.costaction_helpers import (
+from tests.support.costactions import (
     ACCOUNT,
     HOME,
     Tap,

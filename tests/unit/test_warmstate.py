@@ -17,7 +17,7 @@ from typing import Any
 import personalize_monitor
 from personalize_monitor import warmstate
 
-from tests.reliability.conftest import load_function
+from tests.support.functions import load_function
 from tools.fleet import Fleet
 from tools.localaws import ROOT, LocalAWS
 
@@ -74,7 +74,7 @@ FRESH = """
 import json, sys
 sys.path[:0] = [{root!r}]
 from tests.unit.test_warmstate import ROLES, snapshot
-from tests.reliability.conftest import load_function
+from tests.support.functions import load_function
 print(json.dumps(snapshot({{role: load_function(role) for role in ROLES}})))
 """
 

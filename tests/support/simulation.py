@@ -18,9 +18,9 @@ from typing import Any, Callable
 from personalize_monitor import commands as pm_commands
 from personalize_monitor import costchecks
 
-from tests import tfutil
-from tests.conftest import staged
-from tests.costaction_helpers import ACCOUNT, HOME
+from tests.support import tfutil
+from tests.support.costactions import ACCOUNT, HOME
+from tests.support.staging import staged
 from tools.fleet import Seeded
 from tools.localaws import LocalAWS
 from tools.localaws.lambda_runner import DeployedFunction, EventRouter
