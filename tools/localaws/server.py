@@ -27,6 +27,8 @@
     (a rule without a permission for its ARN reaches nothing; such deliveries are listed).
   - EventBridge events forwarded to another account's bus keep their own ``account`` (moto
     stamps the receiving account, which would hide where a command came from).
+  - AssumeRole into another account checked as STS checks it: the role must exist there and its
+    trust policy must admit the caller (moto hands out credentials for any role ARN).
   - a settable clock for SQS (message delays, visibility timeouts, retention), so a simulation
     moves time on its own; moto's own SQS -> Lambda polling is off (the tests' router polls).
   - a small control API under ``/_localaws/`` (calls, config, lambda outbox, clock, faults).
@@ -665,6 +667,54 @@ def patch_sqs_policies() -> None:
         setattr(sqs_responses.SQSResponse, name, guarded(getattr(sqs_responses.SQSResponse, name)))
 
 
+def assume_role_refusal(caller: Any, role_arn: str, trust_policy: Any) -> Optional[str]:
+    """Why STS refuses ``caller`` the role (None: allowed) when the role is in another account:
+    its trust policy must have an Allow that names the caller (the caller's account, its root, its
+    own ARN, or ``*``) for sts:AssumeRole, and no Deny that matches. A caller's own account is not
+    enough across accounts, as in IAM: the other account has to say so in the trust policy."""
+    from tools.localaws import policy
+
+    request = policy.Request("sts:AssumeRole", role_arn, caller)
+    allowed, why = policy.decide(trust_policy, request, role_arn.split(":")[4])
+    if not allowed or "allowed by statement" not in why:
+        return f"the trust policy of {role_arn} does not admit {caller.arn} ({why})"
+    return None
+
+
+def patch_sts_assume_role() -> None:
+    """AssumeRole into another account as STS does it: the role must exist in that account and its
+    trust policy must admit the caller; otherwise AccessDenied. (moto hands out credentials for any
+    role ARN, which let a wrong role, or a deployment into the wrong account, pass unnoticed.)
+    Within one account moto's behaviour is kept: the tests' own key stands in for the services a
+    function's role trusts (lambda.amazonaws.com, ...) when tools.localaws.lambda_runner runs it."""
+    from moto.core.exceptions import ServiceException
+    from moto.iam.models import iam_backends
+    from moto.sts import responses as sts_responses
+
+    class AccessDenied(ServiceException):
+        code = "AccessDenied"
+
+    original = sts_responses.TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        role_arn = str(self._get_param("RoleArn") or "")
+        parts = role_arn.split(":")
+        target = parts[4] if len(parts) > 5 else ""
+        if target and target != self.current_account:
+            match = _AUTH_KEY.search(self.headers.get("Authorization", ""))
+            caller = caller_of(match.group(1) if match else "")
+            denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            role = next((r for r in iam_backends[target][self.partition].roles.values() if r.arn == role_arn), None)
+            if role is None:
+                raise AccessDenied(f"{denied} (no such role in account {target})")
+            why = assume_role_refusal(caller, role_arn, role.assume_role_policy_document)
+            if why:
+                raise AccessDenied(f"{denied} ({why})")
+        return original(self)
+
+    sts_responses.TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+
+
 def patch_stub_unreachable_regions() -> None:
     """Make the Personalize stand-in drop connections from STATE.unreachable_regions."""
     from tools.localaws import personalize_stub
@@ -705,6 +755,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     patch_sqs_event_sources()
     patch_sqs_policies()
     patch_sqs_redrive_policy_format()
+    patch_sts_assume_role()
     alarm_evaluator.patch_put_metric_alarm()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
