@@ -3,7 +3,8 @@ operation, is exactly what the README's formula (tools.call_budget) gives - in a
 the run an hour later that lists the alarms again, and in a run that finds a new resource (alarm
 listing, its two alarms, one dashboard rebuild request on the bus) - so one more call per resource,
 or per anything, fails it; and the metrics written equal those of the seed's per-resource
-algorithm (tools.bench_baseline) for the same traffic."""
+algorithm (tools.bench_baseline) for the same traffic. A second test pins a run that decides
+(hourly checks, commands, protection-tag reads)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import math
 from collections import Counter
 from typing import Any, Mapping
 
+from personalize_monitor import costchecks
 from personalize_monitor.config import Settings
 
+from tests.costaction_helpers import command_queues
 from tests.reliability.conftest import load_function
 from tools import bench_baseline
 from tools.call_budget import MODULE_ALARMS, steady_state_budget
+from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -183,3 +187,47 @@ def test_steady_state_calls_are_exactly_the_formula_and_metrics_match_per_resour
     assert ours.keys() == theirs.keys()
     for key, value in ours.items():
         assert abs(value - theirs[key]) < 1e-9, key
+
+
+def test_a_run_that_decides_adds_its_checks_commands_and_tag_reads_exactly(aws: LocalAWS) -> None:
+    """The terms of a run that decides something: the hourly checks' history read (at most 2
+    GetMetricData per region; 1 here, idle retirement being off), SendMessageBatch of
+    ceil(commands / 10) to the update_tps queue - and one Personalize ListTagsForResource per
+    decided resource (the protection tag, read before any command; the README's table does not
+    list it). 3 regions, 24 campaigns each at min TPS 4 and no traffic: every one due is stepped
+    down."""
+    fleet = Fleet(aws, now=NOW)
+    per_region: dict[str, tuple[int, int]] = {}
+    slot_at: dict[int, int] = Counter()
+    for region in REGIONS:
+        group = fleet.dataset_group(region, "g")
+        for i in range(24):
+            arn = fleet.campaign(region, group, f"c{i}", min_tps=4, created_hours_ago=72).arn
+            slot_at[costchecks.slot_of_arn(arn)] += 1
+        per_region[region] = (24, 0)
+    command_queues(aws)
+    monitor = load_function("monitor")
+    env = {"AWS_REGION": "us-east-1", "PM_REGIONS": '["us-east-1","eu-west-1","ap-southeast-2"]',
+           "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ALARM_WRITES_PER_SECOND": "100"}
+    # Two consecutive slots that both have campaigns due: the cold run decides in the first (so
+    # the queue's URL is known), the counted run in the second.
+    def due_at(w: int) -> int:
+        return slot_at[costchecks.slot_of_time(window(w) + dt.timedelta(minutes=5, seconds=20))]
+
+    first = next(w for w in range(2, 14) if due_at(w) and due_at(w - 1))
+    cold = monitor.run(Settings.from_env(env), window(first) + dt.timedelta(minutes=5, seconds=20))
+    assert cold["errors"] == 0 and cold["commands"], cold["steps"]["cost_checks"]
+    deciding, calls = counted_run(aws, monitor, env, first - 1)
+    assert deciding["errors"] == 0
+    decided = deciding["steps"]["cost_checks"]["commands"]
+    due = deciding["steps"]["cost_checks"]["due"]
+    assert len(decided) == due == due_at(first - 1) > 0
+    assert {c["action"] for c in decided} == {"update"} and {c["new_min"] for c in decided} == {3}
+    regions_due = {c["arn"].split(":")[3] for c in decided}
+    expected = formula(per_region, listing=False)
+    expected["monitoring:GetMetricData"] += len(regions_due)  # one history read per region with checks due
+    expected["sqs:SendMessageBatch"] = math.ceil(len(decided) / 10)
+    expected["personalize:ListTagsForResource"] = len(decided)
+    assert calls == expected, dict(calls)
+    tag_reads = len(decided)
+    assert sum(calls.values()) - tag_reads <= steady_state_budget(per_region, events=len(decided), listing=False)
