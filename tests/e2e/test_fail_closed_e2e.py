@@ -207,7 +207,7 @@ def test_default_bus_commands_opt_in_acts_only_on_this_accounts(aws: LocalAWS, t
                   "Detail": json.dumps({"ARN": idle.arn, "Reason": "sent on the bus"})}
 
         # Another account forwards its command to this account's default bus: no rule matches it.
-        other_events = assumed(aws, f"arn:aws:iam::{OTHER_ACCOUNT}:role/forwarder", "events")
+        other_events = assumed(aws, aws.create_trusted_role(OTHER_ACCOUNT, "forwarder"), "events")
         other_events.put_rule(Name="forward", EventPattern=json.dumps({"source": ["personalize.monitor"]}))
         other_events.put_targets(Rule="forward", Targets=[
             {"Id": "home", "Arn": f"arn:aws:events:{HOME}:{ACCOUNT}:event-bus/default"}])

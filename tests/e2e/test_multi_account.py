@@ -5,7 +5,10 @@ How the accounts are told apart locally: moto keys every backend by account id a
 the caller's account from the access key. Terraform runs with the central account's key
 (``testing`` -> 123456789012); the example's provider assumes
 ``arn:aws:iam::<account>:role/PersonalizeMonitorDeployer`` through moto's STS, which returns a
-key registered in that account, so everything the provider does lands there. The Personalize
+key registered in that account, so everything the provider does lands there. The local STS
+refuses a cross-account AssumeRole unless the role exists in that account and its trust policy
+admits the caller, as STS does; a wrong role, or another account's role without
+``allowed_account_ids``, is shown to fail the plan (check_wrong_roles_are_refused). The Personalize
 stand-in resolves keys with moto's resolver, so an assumed-role key addresses the same account
 there too. The test creates the deployment roles first (moto's ``x-moto-account-id`` header
 picks the account for those calls), as an administrator would.
@@ -200,6 +203,28 @@ def seed_fleet(aws: LocalAWS) -> dict[str, list[str]]:
     return fleet
 
 
+def check_wrong_roles_are_refused(r: Any, directory: Path) -> None:
+    """The local STS checks cross-account AssumeRole (tools.localaws.moto_sts.patch_sts_assume_role), so
+    the example's role and its ``allowed_account_ids`` are what keep a workspace in its account: with
+    the settings overridden (a Terraform override file), a plan in the dev workspace must fail
+    before anything is created. Prod's role exists and trusts the central account, so only
+    ``allowed_account_ids`` refuses it; a role that does not exist is refused by STS."""
+    override = directory / "wrong_role_override.tf"
+    cases = {
+        role_arn(EXPECTED["prod"].account): f"AWS Account ID not allowed: {EXPECTED['prod'].account}",
+        f"arn:aws:iam::{EXPECTED['dev'].account}:role/{ROLE_NAME}-typo": f"{ROLE_NAME}-typo) cannot be assumed",
+    }
+    try:
+        for wrong, refusal in cases.items():
+            override.write_text('locals {\n  settings = merge(local.workspaces[terraform.workspace], '
+                                f'{{ role_arn = "{wrong}" }})\n}}\n')
+            code, out = terraform(r, "dev", "plan", "-input=false", check=False)
+            errors = [line for line in out.splitlines() if "rror" in line]
+            assert code != 0 and refusal in out, (wrong, errors or out[-3000:])
+    finally:
+        override.unlink(missing_ok=True)
+
+
 @pytest.mark.e2e
 def test_workspaces_deploy_one_monitor_per_account(tmp_path: Path, aws: LocalAWS) -> None:
     for want in EXPECTED.values():
@@ -215,6 +240,7 @@ def test_workspaces_deploy_one_monitor_per_account(tmp_path: Path, aws: LocalAWS
     # The default workspace has no settings: it must fail before touching any account.
     code, out = terraform(r, "default", "plan", "-input=false", check=False)
     assert code != 0 and "terraform.workspace" in out, out[-2000:]
+    check_wrong_roles_are_refused(r, directory)
 
     try:
         # The two workspaces are independent states in independent accounts: apply them at once.

@@ -177,7 +177,8 @@ def test_event_deliveries_need_the_functions_permission_and_keep_their_account(a
     assert [d["rule_arn"] for d in denied] == [rules["not-allowed"]]
     # An event forwarded from another account's bus keeps that account.
     sts = aws.client("sts")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{OTHER}:role/fwd", RoleSessionName="tests")["Credentials"]
+    forwarder = aws.create_trusted_role(OTHER, "fwd")
+    creds = sts.assume_role(RoleArn=forwarder, RoleSessionName="tests")["Credentials"]
     other = aws.client("events", HOME, aws_access_key_id=creds["AccessKeyId"],
                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
     other.put_rule(Name="forward", EventPattern=pattern)

@@ -1,17 +1,25 @@
-"""Pins the monitor's call budget: N = 300 in 3 regions, a steady-state run makes no more calls
-than tools.call_budget's formula (also in the README), and writes the same metrics as the seed's
-per-resource algorithm (tools.bench_baseline) does for the same traffic."""
+"""Pins the monitor's call budget: N = 300 in 3 regions, every call of a steady-state run, per
+operation, is exactly what the README's formula (tools.call_budget) gives - in a quiet run, in
+the run an hour later that lists the alarms again, and in a run that finds a new resource (alarm
+listing, its two alarms, one dashboard rebuild request on the bus) - so one more call per resource,
+or per anything, fails it; and the metrics written equal those of the seed's per-resource
+algorithm (tools.bench_baseline) for the same traffic. A second test pins a run that decides
+(hourly checks, commands, protection-tag reads)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
+from typing import Any, Mapping
 
-from personalize_monitor import monitoring
+from personalize_monitor import costchecks, monitoring
 from personalize_monitor.config import Settings
 
+from tests.support.costactions import command_queues
 from tools import bench_baseline
-from tools.call_budget import steady_state_budget
+from tools.call_budget import MODULE_ALARMS, steady_state_budget
+from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -21,6 +29,16 @@ NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 def window(offset: int) -> dt.datetime:
     epoch = int(NOW.timestamp())
     return dt.datetime.fromtimestamp(epoch - epoch % 300 - 300 * offset, dt.timezone.utc)
+
+
+TRAFFIC_WINDOWS = (1, 2, 3, 13, 14)  # the windows the counted runs and the seed's way read
+
+
+def traffic(arn: str, dim: str, i: int) -> list[dict[str, object]]:
+    """The same requests in each window of TRAFFIC_WINDOWS."""
+    return [{"MetricName": "GetRecommendations", "Dimensions": [{"Name": dim, "Value": arn}],
+             "Timestamp": window(w) + dt.timedelta(seconds=40), "Value": float(30 + i % 90)}
+            for w in TRAFFIC_WINDOWS]
 
 
 def seed(aws: LocalAWS, n: int) -> dict[str, tuple[int, int]]:
@@ -42,9 +60,7 @@ def seed(aws: LocalAWS, n: int) -> dict[str, tuple[int, int]]:
                                                       creation_date_time=created)
                 dim, kind = "CampaignArn", "campaign"
             per_region[(region, kind)] += 1
-            for w in (window(1), window(2), window(3)):  # same traffic in each window
-                data[region].append({"MetricName": "GetRecommendations", "Dimensions": [{"Name": dim, "Value": arn}],
-                                     "Timestamp": w + dt.timedelta(seconds=40), "Value": float(30 + i % 90)})
+            data[region] += traffic(arn, dim, i)
     for region, items in data.items():
         cw = aws.client("cloudwatch", region)
         for j in range(0, len(items), 1000):
@@ -71,32 +87,146 @@ def published(aws: LocalAWS, start: dt.datetime) -> dict[tuple[str, str], float]
     return out
 
 
-def test_steady_state_call_budget_and_metrics_match_per_resource_algorithm(aws: LocalAWS) -> None:
-    per_region = seed(aws, 300)
-    env = {"AWS_REGION": "us-east-1", "PM_REGIONS": '["us-east-1","eu-west-1","ap-southeast-2"]',
-           "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ALARM_WRITES_PER_SECOND": "100"}
-    # Cold run (describes, alarms created), then the steady-state run that is counted.
-    cold = monitoring.run(Settings.from_env(env), window(2) + dt.timedelta(minutes=5, seconds=20))
-    assert cold["monitored"] == 300 and cold["errors"] == 0
+def module_alarms(aws: LocalAWS) -> None:
+    """The 12 alarms Terraform owns under the same name prefix (notifications.tf): the alarm
+    listing pages over them too."""
+    cw = aws.client("cloudwatch", "us-east-1")
+    names = [f"PersonalizeMonitor-{fn}-{kind}" for fn in ("monitor", "dashboard", "update-tps", "delete-campaign",
+                                                          "stop-recommender") for kind in ("Errors", "Throttles")]
+    names += ["PersonalizeMonitor-monitor-RunErrors", "PersonalizeMonitor-commands-DeadLetters"]
+    assert len(names) == MODULE_ALARMS
+    for name in names:
+        cw.put_metric_alarm(AlarmName=name, Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum", Period=300,
+                            EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+
+
+def formula(per_region: Mapping[str, tuple[int, int]], listing: bool, alarm_writes: int = 0,
+            events: int = 0) -> Counter[str]:
+    """The README's table, term by term, for a run whose hourly checks read nothing (every
+    minimum is 1 and idle retirement is off) and that sends no command."""
+    n = sum(c + r for c, r in per_region.values())
+    expected: Counter[str] = Counter()
+    for campaigns, recommenders in per_region.values():
+        expected["personalize:ListCampaigns"] += max(1, math.ceil(campaigns / 100))
+        expected["personalize:ListRecommenders"] += max(1, math.ceil(recommenders / 100))
+        expected["monitoring:GetMetricData"] += math.ceil((campaigns + recommenders) / 500)
+    expected["monitoring:PutMetricData"] = math.ceil((3 * n + 2) / 1000)
+    if listing:
+        expected["monitoring:DescribeAlarms"] = math.ceil((2 * n + MODULE_ALARMS) / 100)
+    if alarm_writes:
+        expected["monitoring:PutMetricAlarm"] = alarm_writes
+    if events:
+        expected["events:PutEvents"] = math.ceil(events / 10)
+    return expected
+
+
+def counted_run(aws: LocalAWS, monitor: Any, env: dict[str, str], offset: int) -> tuple[dict[str, Any], Counter[str]]:
+    """One monitor run for window(offset), and every API call it made (service:operation -> count)."""
     aws.reset_calls()
     aws.personalize.reset_calls()
-    steady = monitoring.run(Settings.from_env(env), window(1) + dt.timedelta(minutes=5, seconds=20))
-    assert steady["monitored"] == 300 and steady["errors"] == 0
-    calls = Counter({f"{r['service']}:{r['operation']}": r["count"] for r in aws.calls()})
+    result: dict[str, Any] = monitor.run(Settings.from_env(env), window(offset) + dt.timedelta(minutes=5, seconds=20))
+    calls: Counter[str] = Counter()
+    for r in aws.calls():
+        calls[f"{r['service']}:{r['operation']}"] += r["count"]
     for record in aws.personalize.calls():
         calls[f"personalize:{record.operation}"] += record.count
-    # The cold run's listing plus its own writes are the alarm set: this run does not list.
-    assert steady["steps"]["alarms"]["listing"] == "kept listing"
-    budget = steady_state_budget(per_region, listing=False)
-    assert sum(calls.values()) <= budget, (sum(calls.values()), budget, dict(calls))
-    assert "personalize:DescribeCampaign" not in calls  # nothing changed: no describe
-    assert "monitoring:PutMetricAlarm" not in calls  # alarms in step: no write
-    assert "monitoring:DescribeAlarms" not in calls
+    return result, calls
+
+
+def test_steady_state_calls_are_exactly_the_formula_and_metrics_match_per_resource_algorithm(aws: LocalAWS) -> None:
+    per_region = seed(aws, 300)
+    module_alarms(aws)
+    monitor = monitoring
+    env = {"AWS_REGION": "us-east-1", "PM_REGIONS": '["us-east-1","eu-west-1","ap-southeast-2"]',
+           "PM_DASHBOARD_NAME": "Amazon-Personalize-Monitor",
+           "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ALARM_WRITES_PER_SECOND": "100"}
+    # Cold run (describes, alarms created, the listing kept), not counted.
+    cold = monitor.run(Settings.from_env(env), window(14) + dt.timedelta(minutes=5, seconds=20))
+    assert cold["monitored"] == 300 and cold["errors"] == 0
+    assert cold["steps"]["alarms"]["counts"]["created"] == 600
+
+    # Five minutes later: nothing changed. No describe, no alarm call, no event.
+    quiet, calls = counted_run(aws, monitor, env, 13)
+    assert quiet["monitored"] == 300 and quiet["errors"] == 0
+    assert quiet["steps"]["alarms"]["listing"] == "kept listing"
+    assert calls == formula(per_region, listing=False), dict(calls)
+    assert sum(calls.values()) <= steady_state_budget(per_region, listing=False)
+
+    # An hour after the listing: the alarms are listed again ((2N + 12) / 100 pages), nothing else.
+    hourly, calls = counted_run(aws, monitor, env, 2)
+    assert hourly["errors"] == 0 and hourly["steps"]["alarms"]["listing"] == "DescribeAlarms"
+    assert hourly["steps"]["alarms"]["counts"] == {"created": 0, "updated": 0, "deleted": 0}
+    assert calls == formula(per_region, listing=True), dict(calls)
+    assert sum(calls.values()) <= steady_state_budget(per_region, listing=True)
+
+    # A new recommender (recommenders need no describe): the wanted alarms changed, so the run
+    # lists, writes its two alarms and asks for one dashboard rebuild on the bus.
+    region = "eu-west-1"
+    group = aws.personalize.create_dataset_group("g2", region=region)
+    new = aws.personalize.create_recommender(group, "arn:aws:personalize:::recipe/aws-vod-top-picks", 1, name="late",
+                                             region=region,
+                                             creation_date_time=(NOW - dt.timedelta(days=3)).timestamp())
+    aws.client("cloudwatch", region).put_metric_data(Namespace="AWS/Personalize",
+                                                     MetricData=traffic(new, "RecommenderArn", 7))
+    grown = {**per_region, region: (per_region[region][0], per_region[region][1] + 1)}
+    changed, calls = counted_run(aws, monitor, env, 1)
+    assert changed["monitored"] == 301 and changed["errors"] == 0
+    assert changed["steps"]["alarms"]["listing"] == "DescribeAlarms"
+    assert changed["steps"]["alarms"]["counts"] == {"created": 2, "updated": 0, "deleted": 0}
+    assert changed["steps"]["dashboard"]["requested"] is True
+    assert changed["events"] == ["BuildPersonalizeMonitorDashboard"]
+    assert calls == formula(grown, listing=True, alarm_writes=2, events=1), dict(calls)
+    assert sum(calls.values()) - 2 <= steady_state_budget(grown, events=1, listing=True)
+
     ours = published(aws, window(1))
-    # The seed's way over the same fleet, one window earlier (identical traffic).
+    # The seed's way over the same fleet, two windows earlier (identical traffic).
     bench_baseline.run(list(REGIONS), window(3) + dt.timedelta(minutes=5, seconds=20))
     theirs = published(aws, window(3))
-    assert len(ours) == 900
+    assert len(ours) == 903
     assert ours.keys() == theirs.keys()
     for key, value in ours.items():
         assert abs(value - theirs[key]) < 1e-9, key
+
+
+def test_a_run_that_decides_adds_its_checks_commands_and_tag_reads_exactly(aws: LocalAWS) -> None:
+    """The terms of a run that decides something: the hourly checks' history read (at most 2
+    GetMetricData per region; 1 here, idle retirement being off), SendMessageBatch of
+    ceil(commands / 10) to the update_tps queue - and one Personalize ListTagsForResource per
+    decided resource (the protection tag, read before any command; the README's table does not
+    list it). 3 regions, 24 campaigns each at min TPS 4 and no traffic: every one due is stepped
+    down."""
+    fleet = Fleet(aws, now=NOW)
+    per_region: dict[str, tuple[int, int]] = {}
+    slot_at: dict[int, int] = Counter()
+    for region in REGIONS:
+        group = fleet.dataset_group(region, "g")
+        for i in range(24):
+            arn = fleet.campaign(region, group, f"c{i}", min_tps=4, created_hours_ago=72).arn
+            slot_at[costchecks.slot_of_arn(arn)] += 1
+        per_region[region] = (24, 0)
+    command_queues(aws)
+    monitor = monitoring
+    env = {"AWS_REGION": "us-east-1", "PM_REGIONS": '["us-east-1","eu-west-1","ap-southeast-2"]',
+           "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ALARM_WRITES_PER_SECOND": "100"}
+    # Two consecutive slots that both have campaigns due: the cold run decides in the first (so
+    # the queue's URL is known), the counted run in the second.
+    def due_at(w: int) -> int:
+        return slot_at[costchecks.slot_of_time(window(w) + dt.timedelta(minutes=5, seconds=20))]
+
+    first = next(w for w in range(2, 14) if due_at(w) and due_at(w - 1))
+    cold = monitor.run(Settings.from_env(env), window(first) + dt.timedelta(minutes=5, seconds=20))
+    assert cold["errors"] == 0 and cold["commands"], cold["steps"]["cost_checks"]
+    deciding, calls = counted_run(aws, monitor, env, first - 1)
+    assert deciding["errors"] == 0
+    decided = deciding["steps"]["cost_checks"]["commands"]
+    due = deciding["steps"]["cost_checks"]["due"]
+    assert len(decided) == due == due_at(first - 1) > 0
+    assert {c["action"] for c in decided} == {"update"} and {c["new_min"] for c in decided} == {3}
+    regions_due = {c["arn"].split(":")[3] for c in decided}
+    expected = formula(per_region, listing=False)
+    expected["monitoring:GetMetricData"] += len(regions_due)  # one history read per region with checks due
+    expected["sqs:SendMessageBatch"] = math.ceil(len(decided) / 10)
+    expected["personalize:ListTagsForResource"] = len(decided)
+    assert calls == expected, dict(calls)
+    tag_reads = len(decided)
+    assert sum(calls.values()) - tag_reads <= steady_state_budget(per_region, events=len(decided), listing=False)

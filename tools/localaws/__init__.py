@@ -129,6 +129,21 @@ class LocalAWS:
             **kwargs,
         )
 
+    def create_trusted_role(self, account: str, name: str, trusted_account: str = DEFAULT_ACCOUNT) -> str:
+        """Create role ``name`` in ``account`` whose trust policy lets ``trusted_account`` assume it
+        (the local STS checks cross-account AssumeRole as STS does); returns its ARN."""
+        iam = self.client("iam")
+
+        def in_account(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account  # moto: the account this call acts in
+
+        iam.meta.events.register("before-sign.iam.*", in_account)
+        trusted = {"AWS": f"arn:aws:iam::{trusted_account}:root"}
+        trust = {"Version": "2012-10-17",
+                 "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": trusted}]}
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        return arn
+
     def provider_override(self, alias_regions: dict[str, str] | None = None, assume_role: bool = False) -> str:
         """HCL for a ``*_override.tf`` that points the root module's aws provider(s) locally."""
         blocks = [("", None)] + [(alias, region) for alias, region in (alias_regions or {}).items()]

@@ -27,6 +27,8 @@
     (a rule without a permission for its ARN reaches nothing; such deliveries are listed).
   - EventBridge events forwarded to another account's bus keep their own ``account`` (moto
     stamps the receiving account, which would hide where a command came from).
+  - AssumeRole into another account checked as STS checks it: the role must exist there and its
+    trust policy must admit the caller (moto hands out credentials for any role ARN).
   - a settable clock for SQS (message delays, visibility timeouts, retention), so a simulation
     moves time on its own; moto's own SQS -> Lambda polling is off (the tests' router polls).
   - a small control API under ``/_localaws/`` (calls, config, lambda outbox, clock, faults).
@@ -34,7 +36,7 @@
   resolving the caller's account exactly as moto does (so STS assume-role works for both).
 
 This module holds the server, its control API, call counting, latency and throttling; the
-patches to moto are in ``tools.localaws.moto_eventbridge``, ``moto_cloudwatch`` and ``moto_sqs``,
+patches to moto are in ``tools.localaws.moto_eventbridge``, ``moto_cloudwatch``, ``moto_sqs`` and ``moto_sts``,
 and the state they share in ``tools.localaws.server_state``.
 
 Run ``python -m tools.localaws.server --ready-file PATH``; once both ports listen it writes
@@ -56,7 +58,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Callable
 
-from tools.localaws import alarm_evaluator, moto_cloudwatch, moto_eventbridge, moto_sqs
+from tools.localaws import alarm_evaluator, moto_cloudwatch, moto_eventbridge, moto_sqs, moto_sts
 from tools.localaws.server_state import AUTH_SCOPE, STATE
 
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
@@ -244,6 +246,7 @@ def serve(ready_file: str, latency_ms: float = 0.0) -> None:
     moto_sqs.patch_sqs_event_sources()
     moto_sqs.patch_sqs_policies()
     moto_sqs.patch_sqs_redrive_policy_format()
+    moto_sts.patch_sts_assume_role()
     alarm_evaluator.patch_put_metric_alarm()
     STATE.latency_ms = latency_ms
     app = instrument(DomainDispatcherApplication(create_backend_app))
