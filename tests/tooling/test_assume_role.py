@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tools.localaws import DEFAULT_ACCOUNT, LocalAWS
-from tools.localaws.policy import Caller
 from tools.localaws.moto_sts import assume_role_refusal
+from tools.localaws.policy import Caller
 
 TARGET = "111111111111"
 THIRD = "333333333333"

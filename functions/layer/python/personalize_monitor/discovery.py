@@ -60,11 +60,12 @@ class Resource:
 
 
 class RateLimiter:
-    """Token bucket: at most ``rate`` acquisitions per second (burst of one second)."""
+    """At most ``rate`` acquisitions in any one-second window: acquisitions are spaced at least
+    1/rate apart (a bucket of one token, so there is no opening burst, after idling either)."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.tokens = rate
+        self.tokens = 1.0
         self.updated = time.monotonic()
         self.lock = threading.Lock()
 
@@ -72,7 +73,7 @@ class RateLimiter:
         while True:
             with self.lock:
                 now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.tokens = min(1.0, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
                 if self.tokens >= 1:
                     self.tokens -= 1
