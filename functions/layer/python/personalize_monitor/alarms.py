@@ -199,69 +199,55 @@ def _noun(resource: Resource) -> Tuple[str, str]:
     return "Recommender", "minimum recommendation requests per second"
 
 
-def utilization_alarm(settings: Settings, resource: Resource, topic_arn: str) -> AlarmSpec:
-    noun, capacity = _noun(resource)
-    util_metric = metrics.METRIC_NAMES[resource.kind][2]
-    threshold = float(settings.utilization_threshold_percent)
+def _spec(settings: Settings, resource: Resource, topic_arn: str, alarm_type: str, summary: str,
+          actions_enabled: bool, metric_name: str, **condition: Any) -> AlarmSpec:
+    """One per-resource alarm: its name, tags and marked description, the keys every such alarm
+    shares (actions to the topic, namespace, the resource's dimension, missing data is missing),
+    and the alarm-specific ``condition`` (statistic, period, evaluation, threshold, comparison)."""
     tags = tags_for(settings)
-    description = (
-        f"{noun} {resource.name} ({resource.region}): utilization below {threshold:g}% of its {capacity} "
-        f"in {UTILIZATION_DATAPOINTS_TO_ALARM} of the last {UTILIZATION_EVALUATION_PERIODS} five-minute periods. "
-        f"Actions are enabled only while the minimum is above 1. ARN {resource.arn} {_marker(settings, tags)}"
-    )
-    name = alarm_name(settings, resource.kind, UTILIZATION, resource.name, resource.region)
+    name = alarm_name(settings, resource.kind, alarm_type, resource.name, resource.region)
     params: Dict[str, Any] = {
         "AlarmName": name,
-        "AlarmDescription": description,
-        "ActionsEnabled": resource.min_capacity > 1,
+        "AlarmDescription": f"{summary} ARN {resource.arn} {_marker(settings, tags)}",
+        "ActionsEnabled": actions_enabled,
         "AlarmActions": [topic_arn] if topic_arn else [],
         "OKActions": [topic_arn] if topic_arn else [],
         "InsufficientDataActions": [],
         "Namespace": METRIC_NAMESPACE,
-        "MetricName": util_metric,
+        "MetricName": metric_name,
         "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
-        "Statistic": "Average",
-        "Period": UTILIZATION_PERIOD,
-        "EvaluationPeriods": UTILIZATION_EVALUATION_PERIODS,
-        "DatapointsToAlarm": UTILIZATION_DATAPOINTS_TO_ALARM,
-        "Threshold": threshold,
-        "ComparisonOperator": "LessThanThreshold",
+        **condition,
         "TreatMissingData": "missing",
     }
-    return AlarmSpec(name, resource.arn, resource.kind, UTILIZATION, params, tags)
+    return AlarmSpec(name, resource.arn, resource.kind, alarm_type, params, tags)
+
+
+def utilization_alarm(settings: Settings, resource: Resource, topic_arn: str) -> AlarmSpec:
+    noun, capacity = _noun(resource)
+    threshold = float(settings.utilization_threshold_percent)
+    summary = (
+        f"{noun} {resource.name} ({resource.region}): utilization below {threshold:g}% of its {capacity} "
+        f"in {UTILIZATION_DATAPOINTS_TO_ALARM} of the last {UTILIZATION_EVALUATION_PERIODS} five-minute periods. "
+        f"Actions are enabled only while the minimum is above 1."
+    )
+    return _spec(settings, resource, topic_arn, UTILIZATION, summary, resource.min_capacity > 1,
+                 metrics.METRIC_NAMES[resource.kind][2], Statistic="Average", Period=UTILIZATION_PERIOD,
+                 EvaluationPeriods=UTILIZATION_EVALUATION_PERIODS, DatapointsToAlarm=UTILIZATION_DATAPOINTS_TO_ALARM,
+                 Threshold=threshold, ComparisonOperator="LessThanThreshold")
 
 
 def idle_alarm(settings: Settings, resource: Resource, topic_arn: str, now: dt.datetime) -> AlarmSpec:
     noun, _ = _noun(resource)
     hours = int(settings.idle_threshold_hours)
     period, evaluations = idle_schedule(hours)
-    rate_metric = metrics.METRIC_NAMES[resource.kind][1]
-    tags = tags_for(settings)
-    description = (
+    summary = (
         f"{noun} {resource.name} ({resource.region}): no requests for {hours} hours. "
-        f"Actions are enabled once the {noun.lower()} is at least {hours} hours old. "
-        f"ARN {resource.arn} {_marker(settings, tags)}"
+        f"Actions are enabled once the {noun.lower()} is at least {hours} hours old."
     )
-    name = alarm_name(settings, resource.kind, IDLE, resource.name, resource.region)
-    params: Dict[str, Any] = {
-        "AlarmName": name,
-        "AlarmDescription": description,
-        "ActionsEnabled": timeutil.age_hours(resource.created, now) >= hours,
-        "AlarmActions": [topic_arn] if topic_arn else [],
-        "OKActions": [topic_arn] if topic_arn else [],
-        "InsufficientDataActions": [],
-        "Namespace": METRIC_NAMESPACE,
-        "MetricName": rate_metric,
-        "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
-        "Statistic": "Maximum",
-        "Period": period,
-        "EvaluationPeriods": evaluations,
-        "DatapointsToAlarm": evaluations,
-        "Threshold": 0.0,
-        "ComparisonOperator": "LessThanOrEqualToThreshold",
-        "TreatMissingData": "missing",
-    }
-    return AlarmSpec(name, resource.arn, resource.kind, IDLE, params, tags)
+    return _spec(settings, resource, topic_arn, IDLE, summary, timeutil.age_hours(resource.created, now) >= hours,
+                 metrics.METRIC_NAMES[resource.kind][1], Statistic="Maximum", Period=period,
+                 EvaluationPeriods=evaluations, DatapointsToAlarm=evaluations, Threshold=0.0,
+                 ComparisonOperator="LessThanOrEqualToThreshold")
 
 
 def desired_alarms(settings: Settings, resources: Sequence[Resource], now: dt.datetime) -> Dict[str, AlarmSpec]:

@@ -15,7 +15,7 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
@@ -187,20 +187,29 @@ class RegionDiscovery:
         for arn in sorted((wanted or set()) - seen):
             self._skip(arn, "not found or not ACTIVE")
 
-    def campaigns(self) -> List[Resource]:
-        wanted = self._wanted(self.settings.campaign_arns)
+    def _active_in_scope(self, configured: Optional[Tuple[str, ...]], operation: str, key: str,
+                         arn_field: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
+        """(ARN, list summary) of every ACTIVE listed resource in scope; once the listing is
+        exhausted, the configured ARNs that were not listed are logged as skipped."""
+        wanted = self._wanted(configured)
         if wanted == set():
-            return []
-        found: List[Resource] = []
+            return
         seen: set[str] = set()
-        for summary in _paginate(self.client, "list_campaigns", "campaigns"):
-            arn = summary["campaignArn"]
+        for summary in _paginate(self.client, operation, key):
+            arn = summary[arn_field]
             if wanted is not None and arn not in wanted:
                 continue
             seen.add(arn)
             if summary.get("status") != "ACTIVE":
                 self._skip(arn, f"status {summary.get('status')}")
                 continue
+            yield arn, summary
+        self._missing(wanted, seen)
+
+    def campaigns(self) -> List[Resource]:
+        found: List[Resource] = []
+        for arn, summary in self._active_in_scope(self.settings.campaign_arns, "list_campaigns", "campaigns",
+                                                  "campaignArn"):
             detail = self._describe("describe_campaign", "campaignArn", arn, summary["lastUpdatedDateTime"])
             if detail is None:
                 continue
@@ -229,23 +238,12 @@ class RegionDiscovery:
                     config=dict(detail.get("campaignConfig") or {}),
                 )
             )
-        self._missing(wanted, seen)
         return found
 
     def recommenders(self) -> List[Resource]:
-        wanted = self._wanted(self.settings.recommender_arns)
-        if wanted == set():
-            return []
         found: List[Resource] = []
-        seen: set[str] = set()
-        for summary in _paginate(self.client, "list_recommenders", "recommenders"):
-            arn = summary["recommenderArn"]
-            if wanted is not None and arn not in wanted:
-                continue
-            seen.add(arn)
-            if summary.get("status") != "ACTIVE":
-                self._skip(arn, f"status {summary.get('status')}")
-                continue
+        for arn, summary in self._active_in_scope(self.settings.recommender_arns, "list_recommenders",
+                                                  "recommenders", "recommenderArn"):
             # ListRecommenders already returns the configuration, status and dates: no describe.
             # (An update in progress is not visible here; the action functions re-describe before
             # acting, so a step-down command for a recommender being updated is skipped there.)
@@ -266,7 +264,6 @@ class RegionDiscovery:
                     config=config,
                 )
             )
-        self._missing(wanted, seen)
         return found
 
     def all(self) -> List[Resource]:
