@@ -43,8 +43,8 @@ def _module_at(rev: str, into: Path) -> None:
 
 def _terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
-    done = subprocess.run(["terraform", *args, "-input=false", "-no-color"], cwd=cwd, text=True,
-                          capture_output=True)
+    flags = [] if args[0] == "state" else ["-input=false", "-no-color"]
+    done = subprocess.run(["terraform", *args, *flags], cwd=cwd, text=True, capture_output=True)
     print(f"  terraform {args[0]}: exit {done.returncode} ({time.monotonic() - started:.0f} s)", flush=True)
     return done
 
@@ -67,7 +67,11 @@ def check(rev: str, config: str, work: Path, aws: LocalAWS) -> bool:
             if done.returncode != 0:
                 print(done.stdout[-3000:], done.stderr[-3000:])
                 return False
-        addresses = _terraform(cfg, "state", "list").stdout.split()
+        listed = _terraform(cfg, "state", "list")
+        addresses = listed.stdout.split()
+        if listed.returncode != 0 or not addresses:
+            print("  nothing in state after the apply:", listed.stderr[-2000:])
+            return False
         stage_module(ROOT, new_stage)
         for old in stage.glob("*.tf"):
             old.unlink()
