@@ -58,7 +58,7 @@ def _describe(command: incoming.Command) -> Optional[Dict[str, Any]]:
             return dict(client.describe_campaign(campaignArn=command.arn.arn)["campaign"])
         return dict(client.describe_recommender(recommenderArn=command.arn.arn)["recommender"])
     except ClientError as exc:
-        if aws_errors.code(exc) == "ResourceNotFoundException":
+        if aws_errors.is_not_found(exc):
             return None
         raise
 

@@ -162,7 +162,7 @@ class RegionDiscovery:
         try:
             response = getattr(self.client, operation)(**{arn_key: arn})
         except ClientError as exc:
-            if aws_errors.code(exc) == "ResourceNotFoundException":
+            if aws_errors.is_not_found(exc):
                 self.cache.forget(arn)
                 self._skip(arn, "deleted between list and describe")
                 return None
