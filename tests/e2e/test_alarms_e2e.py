@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from personalize_monitor import alarms
 from pytest_terraform.tf import TerraformRunner
 
 from tests.support import tfutil
@@ -217,9 +218,17 @@ def test_alarms_follow_the_fleet_notify_one_topic_and_nothing_remains(aws: Local
                     assert outcome.result["steps"]["alarms"]["counts"]["created"] == 14
                     first_run = runtime_alarms(aws)
                 else:
-                    # Hourly runs: the kept listing is an hour old, so each lists once (and flips
-                    # actions when a resource comes of age).
-                    assert outcome.result["steps"]["alarms"]["calls"].get("DescribeAlarms") == 1
+                    # Hourly runs keep the listing and re-read by name the alarms of their
+                    # renewal slot (one DescribeAlarms when there are any); they flip actions
+                    # when a resource comes of age without listing again.
+                    step = outcome.result["steps"]["alarms"]
+                    at = start + dt.timedelta(hours=hour, minutes=1)
+                    due = [n for n in runtime_alarms(aws)
+                           if alarms.renewal_slot(n) == alarms.slot_of_time(at)
+                           and any(f"-{label}-" in n for label in alarms.LABELS.values())]
+                    assert step["listing"] == "kept listing", step
+                    assert step["renewed"] == len(due)
+                    assert step["calls"].get("DescribeAlarms", 0) == (1 if due else 0), step
         assert first_run[f"{NAME}-IdleCampaign-young"]["ActionsEnabled"] is False  # 2 h old at the start
 
         health = set(out["health_alarm_names"])

@@ -390,48 +390,92 @@ def served_alarm_calls(aws: LocalAWS) -> dict[str, int]:
     return {c["operation"]: c["count"] for c in aws.calls() if c["service"] == "monitoring"}
 
 
-def test_a_warm_container_reuses_its_listing_until_the_set_changes_or_an_hour_passes(aws: LocalAWS) -> None:
+def test_a_warm_container_reuses_its_listing_and_renews_a_twelfth_of_it_each_run(aws: LocalAWS) -> None:
     listing = alarms.ListingCache()
     s = settings()
     fleet = [resource("shop"), resource("vod", kind="recommender")]
     first = alarms.reconcile_resources(s, fleet, NOW, limiter=NoWait(), listing=listing)
     assert first["listing"] == "DescribeAlarms" and first["counts"]["created"] == 4
+    names = sorted(listing.alarms)
 
-    # Same fleet, 5 and 55 minutes later: the kept listing (with the run's own writes) is enough.
-    for minutes in (5, 55):
+    # Same fleet, every 5 minutes for two hours: the kept listing (with the run's own writes)
+    # stands, and each run re-reads by name exactly the alarms of its slot: every alarm once an
+    # hour, never the whole listing.
+    reads: dict[str, int] = dict.fromkeys(names, 0)
+    for step in range(1, 25):
+        at = NOW + dt.timedelta(minutes=5 * step)
+        due = [n for n in names if alarms.renewal_slot(n) == alarms.slot_of_time(at)]
         aws.reset_calls()
-        steady = alarms.reconcile_resources(s, fleet, NOW + dt.timedelta(minutes=minutes), limiter=NoWait(),
-                                            listing=listing)
+        steady = alarms.reconcile_resources(s, fleet, at, limiter=NoWait(), listing=listing)
         assert steady["listing"] == "kept listing" and steady["unchanged"] == 4, steady
-        assert served_alarm_calls(aws) == {}
+        assert steady["renewed"] == len(due)
+        assert served_alarm_calls(aws) == ({"DescribeAlarms": 1} if due else {}), (step, due)
+        for n in due:
+            reads[n] += 1
+    assert reads == dict.fromkeys(names, 2)
 
     # A new resource: listed again, its alarms created, the kept listing grows.
     aws.reset_calls()
-    grown = alarms.reconcile_resources(s, [*fleet, resource("new")], NOW + dt.timedelta(minutes=60),
-                                       limiter=NoWait(), listing=listing)
+    later = NOW + dt.timedelta(hours=2, minutes=5)
+    grown = alarms.reconcile_resources(s, [*fleet, resource("new")], later, limiter=NoWait(), listing=listing)
     assert grown["listing"] == "DescribeAlarms" and grown["counts"]["created"] == 2
     assert served_alarm_calls(aws) == {"DescribeAlarms": 1, "PutMetricAlarm": 2}
 
-    # Someone deletes an alarm by hand: put back at the first run an hour after the last listing.
-    aws.client("cloudwatch", HOME).delete_alarms(AlarmNames=["PersonalizeMonitor-IdleCampaign-shop"])
+    # Someone deletes an alarm by hand: put back by the run of its slot, within the hour, and
+    # not before.
     fleet = [*fleet, resource("new")]
-    within = alarms.reconcile_resources(s, fleet, NOW + dt.timedelta(minutes=115), limiter=NoWait(),
-                                        listing=listing)
-    assert within["listing"] == "kept listing" and within["counts"]["created"] == 0
-    after = alarms.reconcile_resources(s, fleet, NOW + dt.timedelta(minutes=120), limiter=NoWait(),
-                                       listing=listing)
-    assert after["listing"] == "DescribeAlarms" and after["created"] == ["PersonalizeMonitor-IdleCampaign-shop"]
+    victim = "PersonalizeMonitor-IdleCampaign-shop"
+    aws.client("cloudwatch", HOME).delete_alarms(AlarmNames=[victim])
+    for step in range(1, 13):
+        at = later + dt.timedelta(minutes=5 * step)
+        run = alarms.reconcile_resources(s, fleet, at, limiter=NoWait(), listing=listing)
+        if alarms.renewal_slot(victim) == alarms.slot_of_time(at):
+            assert run["listing"] == "kept listing" and run["created"] == [victim], run
+            break
+        assert run["counts"]["created"] == 0
+    else:
+        raise AssertionError("the deleted alarm was not put back within the hour")
+    assert victim in described(aws)
 
     # A resource gone: listed again (never deleted from the kept view alone), its alarms deleted.
-    gone = alarms.reconcile_resources(s, fleet[1:], NOW + dt.timedelta(minutes=125), limiter=NoWait(),
+    gone = alarms.reconcile_resources(s, fleet[1:], at + dt.timedelta(minutes=5), limiter=NoWait(),
                                       listing=listing)
     assert gone["listing"] == "DescribeAlarms" and gone["counts"]["deleted"] == 2
     assert set(listing.alarms) == set(described(aws))
 
     # Another deployment name or a clock that went backwards: never the kept listing.
-    assert not listing.usable(settings(name="Other"), list(listing.alarms), NOW + dt.timedelta(minutes=126))
-    assert not listing.usable(s, list(listing.alarms), NOW)
-    assert listing.usable(s, list(listing.alarms), NOW + dt.timedelta(minutes=126))
+    assert listing.listed_at is not None
+    assert not listing.usable(settings(name="Other"), list(listing.alarms), listing.listed_at)
+    assert not listing.usable(s, list(listing.alarms), listing.listed_at - dt.timedelta(seconds=1))
+    assert listing.usable(s, list(listing.alarms), listing.listed_at + dt.timedelta(days=2))
+
+
+def test_a_failed_renewal_read_is_counted_and_the_next_run_lists_everything(aws: LocalAWS) -> None:
+    listing = alarms.ListingCache()
+    s = settings()
+    fleet = [resource(f"c{i}") for i in range(12)]  # 24 alarms: every slot has some, nearly surely
+    alarms.reconcile_resources(s, fleet, NOW, limiter=NoWait(), listing=listing)
+    at = next(NOW + dt.timedelta(minutes=5 * k) for k in range(1, 13)
+              if any(alarms.renewal_slot(n) == alarms.slot_of_time(NOW + dt.timedelta(minutes=5 * k))
+                     for n in listing.alarms))
+    real = clients.client("cloudwatch", HOME)
+
+    class Failing:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def get_paginator(self, name: str) -> Any:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "DescribeAlarms")
+
+    clients._clients[("cloudwatch", HOME)] = Failing()
+    try:
+        with pytest.raises(alarms.AlarmReconcileError, match="DescribeAlarms"):
+            alarms.reconcile_resources(s, fleet, at, limiter=NoWait(), listing=listing)
+    finally:
+        clients._clients[("cloudwatch", HOME)] = real
+    assert listing.listed_at is None
+    again = alarms.reconcile_resources(s, fleet, at + dt.timedelta(minutes=5), limiter=NoWait(), listing=listing)
+    assert again["listing"] == "DescribeAlarms" and again["counts"] == {"created": 0, "updated": 0, "deleted": 0}
 
 
 def test_a_failed_write_drops_the_kept_listing(aws: LocalAWS) -> None:
