@@ -1,8 +1,8 @@
 """`make bench`: the monitor's API calls, wall time and memory at fleet scale, next to the seed's way.
 
 For each fleet size N (campaigns + recommenders, half each; every campaign has its own solution
-version, a tenth of them a personalized-ranking recipe; ten dataset groups per region, shared)
-across R regions, with L ms injected per API call at both local endpoints (default 50 ms):
+version, a fifth of them (every tenth resource) a personalized-ranking recipe; ten dataset
+groups per region, shared) across R regions, with L ms injected per API call at both local endpoints (default 50 ms):
 
 1. start a local AWS, `terraform apply` the benchmark deployment (tests/terraform/bench), seed the
    fleet (min capacity 1, so no cost action fires) and request traffic in every 5-minute window
