@@ -226,3 +226,85 @@ def test_main_refuses_an_unknown_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "bench_size", lambda *a: pytest.fail("must not run"))
     with pytest.raises(SystemExit):
         bench.main(["--modes", "stored,derived"])
+
+
+class FakeAWS:
+    """Counters and latency of the local AWS, as bench.Runner uses them."""
+
+    def __init__(self) -> None:
+        self.latency: List[float] = []
+        self.personalize = self
+
+    def reset_calls(self) -> None:
+        pass
+
+    def calls(self) -> List[Any]:
+        return []
+
+    def set_latency(self, latency_ms: float) -> None:
+        self.latency.append(latency_ms)
+
+    def configure(self, latency_ms: float) -> None:
+        pass
+
+
+def test_measured_runs_are_consecutive_windows_in_the_right_containers_and_environments(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The orchestration without a deployment: which container (and environment) serves which
+    run, at which window, and which runs are recorded."""
+    from tools.localaws.lambda_runner import Invocation
+
+    invocations: List[Dict[str, Any]] = []
+    started: List[Dict[str, str]] = []
+
+    class FakeContainer:
+        def __init__(self, function: DeployedFunction) -> None:
+            self.number, self.env = len(started), function.environment
+            started.append(function.environment)
+
+        def __enter__(self) -> FakeContainer:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def invoke(self, event: Dict[str, Any]) -> Invocation:
+            invocations.append({"container": self.number, "time": event["time"], "env": self.env})
+            return Invocation(result={"monitored": 3, "errors": 0, "regions": {REGION: {"deferred": 0}}},
+                              max_rss_mb=50.0)
+
+    monkeypatch.setattr(DeployedFunction, "container", lambda self: FakeContainer(self))
+    monitor = DeployedFunction(name="m", arn="a", handler="h", timeout=60.0, memory_mb=256, package=Path("p"),
+                               layer_packages=[], environment={"PM_ALARM_WRITES_PER_SECOND": "3"})
+    first = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    windows = [first + dt.timedelta(minutes=5 * k) for k in range(bench.window_count(3, bench.MODES, True))]
+    fake = FakeAWS()
+    runner = bench.Runner(fake, 3, 50.0, windows)  # type: ignore[arg-type]
+    bench.measure_modes(runner, monitor, bench.MODES, 3)
+
+    stamp = [bench.scheduled_event(w)["time"] for w in windows]
+    measured = [(r["mode"], r["run"], r["time"]) for r in runner.runs]
+    assert measured == [
+        ("stored", bench.COLD_FIRST, stamp[0]),
+        ("stored", "steady 1", stamp[1]), ("stored", "steady 2", stamp[2]), ("stored", "steady 3", stamp[3]),
+        ("stored", bench.COLD_AFTER, stamp[4]),
+        ("metric_math", bench.COLD_AFTER, stamp[6]),
+        ("metric_math", "steady 1", stamp[7]), ("metric_math", "steady 2", stamp[8]),
+        ("metric_math", "steady 3", stamp[9]),
+    ]
+    assert runner.next_window() == windows[10] == windows[-1]  # left for the seed's way
+    # Containers: 0 the first (cold, steady), 1 the stored warm-up at the cold run's window,
+    # 2 the new one after the steady runs, 3 the metric_math warm-up, 4 metric_math's measured one.
+    assert [(i["container"], i["time"]) for i in invocations] == [
+        (0, stamp[0]), (1, stamp[0]), (0, stamp[1]), (0, stamp[2]), (0, stamp[3]), (2, stamp[4]),
+        (3, stamp[5]), (4, stamp[6]), (4, stamp[7]), (4, stamp[8]), (4, stamp[9])]
+    assert started == [
+        {"PM_ALARM_WRITES_PER_SECOND": "3"}, {"PM_ALARM_WRITES_PER_SECOND": "100"},
+        {"PM_ALARM_WRITES_PER_SECOND": "3"},
+        {"PM_ALARM_WRITES_PER_SECOND": "100", "PM_DERIVED_METRICS": "metric_math"},
+        {"PM_ALARM_WRITES_PER_SECOND": "3", "PM_DERIVED_METRICS": "metric_math"},
+    ]
+    assert [w["mode"] for w in runner.warmups] == ["stored", "metric_math"]
+    assert all(w["settled"] and w["runs"] == 1 for w in runner.warmups)
+    # No injected latency during a warm-up, the configured one for every measured run.
+    assert fake.latency == [50.0, 0, 50.0, 0, 50.0]
