@@ -5,6 +5,8 @@ TF    := .tools/bin/terraform
 SIZES ?= 1000
 REGIONS ?= 3
 LATENCY_MS ?= 50
+MODES ?= stored,metric_math
+STEADY_RUNS ?= 12
 BENCH_FLAGS ?=
 export CHECKPOINT_DISABLE := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -36,8 +38,9 @@ fmt: setup
 	$(PY) -m ruff format .
 	$(TF) fmt -recursive .
 
-bench: setup ## Fleet-scale benchmark of the monitor
-	$(PY) -m tools.bench --sizes $(SIZES) --regions $(REGIONS) --latency-ms $(LATENCY_MS) $(BENCH_FLAGS)
+bench: setup ## Fleet-scale benchmark: cold, an hour of steady runs, cold after a previous container, per cost mode; targets (BENCH_FLAGS=--strict fails on one)
+	$(PY) -m tools.bench --sizes $(SIZES) --regions $(REGIONS) --latency-ms $(LATENCY_MS) \
+		--modes $(MODES) --steady-runs $(STEADY_RUNS) $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build examples/*/.build examples/*/.terraform demo-output bench-output
