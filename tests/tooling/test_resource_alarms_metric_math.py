@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 from personalize_monitor import alarms, monitoring
@@ -26,9 +26,8 @@ from personalize_monitor.config import Settings
 from personalize_monitor.discovery import Resource
 
 from tools.fleet import Fleet, Seeded
-from tools.localaws import LocalAWS
+from tools.localaws import LocalAWS, metric_math
 from tools.localaws import alarm_rules as rules
-from tools.localaws import metric_math
 
 HOME = "us-east-1"
 ACCOUNT = "123456789012"
@@ -76,7 +75,7 @@ def gap(size: int = N) -> List[Optional[float]]:
         ("campaign", "idle", {"m1": gap(), "m2": gap()}, rules.ALARM),  # never requested
         ("campaign", "idle", {"m1": [600.0] * 2 + gap(12), "m2": gap()}, rules.ALARM),  # stopped 12 periods ago
         ("campaign", "idle", {"m1": [600.0] * 3 + gap(11), "m2": gap()}, rules.OK),  # a request 11 periods ago
-        ("campaign", "idle", {"m1": gap(), "m2": gap(13) + [1.0]}, rules.OK),  # ranking requests only
+        ("campaign", "idle", {"m1": gap(), "m2": [*gap(13), 1.0]}, rules.OK),  # ranking requests only
         ("campaign", "utilization", {"m1": gap(), "m2": gap()}, rules.ALARM),  # 0 %
         ("campaign", "utilization", {"m1": [1500.0] * N, "m2": gap()}, rules.OK),  # 5 TPS = 100 % of 5
         ("campaign", "utilization", {"m1": gap(), "m2": [1500.0] * N}, rules.OK),
@@ -85,7 +84,7 @@ def gap(size: int = N) -> List[Optional[float]]:
         ("campaign", "utilization", {"m1": [1500.0] * 5 + [150.0] * 9, "m2": gap()}, rules.ALARM),  # 9 of 12 low
         ("campaign", "utilization", {"m1": [1500.0] * 5 + gap(9), "m2": gap()}, rules.ALARM),  # 9 empty
         ("recommender", "idle", {"m1": gap()}, rules.ALARM),
-        ("recommender", "idle", {"m1": gap(13) + [1.0]}, rules.OK),
+        ("recommender", "idle", {"m1": [*gap(13), 1.0]}, rules.OK),
         ("recommender", "utilization", {"m1": [600.0] * N}, rules.OK),  # 2 RPS = 100 % of 2
         ("recommender", "utilization", {"m1": [599.0] * N}, rules.ALARM),  # just under
     ],
