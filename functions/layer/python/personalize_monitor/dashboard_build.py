@@ -92,7 +92,7 @@ def build(settings: Settings, reason: str, now: Optional[dt.datetime] = None) ->
         log.warning("alarms not readable; building without alarm widgets", extra={"error": str(exc)})
         alarms = []
     built = pages.build_pages(settings.dashboard_name, settings.home_region, resources, alarms, now,
-                              settings.utilization_threshold_percent)
+                              settings.utilization_threshold_percent, settings.derived_mode)
     cw = clients.client("cloudwatch", settings.home_region)
     warnings: List[Any] = []
     for name, body in built:
