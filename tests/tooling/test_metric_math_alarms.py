@@ -90,7 +90,7 @@ def test_fill_over_a_metric_without_any_datapoint_under_both_readings() -> None:
     # The guide is silent on it (metric_math's docstring): by default every period is filled; with
     # fill_empty=False a series without a datapoint has nothing to fill and stays missing. A series
     # with any datapoint is filled the same way under both readings.
-    series = {"m1": [None, None, None], "m2": [None, 2.0, None]}
+    series: Dict[str, List[Optional[float]]] = {"m1": [None, None, None], "m2": [None, 2.0, None]}
     filled = Context(series, dict.fromkeys(series, 300), {})
     unfilled = Context(series, dict.fromkeys(series, 300), {}, fill_empty=False)
     assert series_of("FILL(m1, 0)", filled) == [0.0, 0.0, 0.0]
