@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from personalize_monitor import alarms, arns, clients, contract, costchecks, events, monitoring
+from personalize_monitor import alarm_cleanup, alarms, arns, clients, contract, costchecks, events, monitoring
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RateLimiter, Resource
 
@@ -353,6 +353,24 @@ def test_switching_between_stored_and_metric_math_rewrites_every_alarm(aws: Loca
     none = reconcile(settings(derived_metrics="none"), resized)
     assert none["counts"] == {"created": 0, "updated": 0, "deleted": 4} and none["not_ours"] == []
     assert described(aws) == {}
+
+
+def test_a_retired_resources_metric_math_alarms_are_deleted_by_the_action_function(aws: LocalAWS) -> None:
+    # The action functions find a resource's alarms by name and check the watched ARN and the tag:
+    # a metric-math alarm names the resource in its metrics, not in Dimensions.
+    s = settings(**MATH)
+    shop, other = resource("shop"), resource("other")
+    reconcile(s, [shop, other])
+    assert alarms.watched_resource(described(aws)["PersonalizeMonitor-IdleCampaign-shop"]) == shop.arn
+    assert alarm_cleanup.delete_alarms(s, shop.arn) == {"deleted": [
+        "PersonalizeMonitor-IdleCampaign-shop", "PersonalizeMonitor-LowCampaignUtilization-shop"]}
+    assert set(described(aws)) == {"PersonalizeMonitor-IdleCampaign-other",
+                                   "PersonalizeMonitor-LowCampaignUtilization-other"}
+    # An alarm of that name watching another resource's metrics is not the retired one's.
+    mismatched = dict(alarms.idle_alarm(s, other, TOPIC, NOW).put_request(),
+                      AlarmName="PersonalizeMonitor-IdleCampaign-x")
+    aws.client("cloudwatch", HOME).put_metric_alarm(**mismatched)
+    assert alarm_cleanup.delete_alarms(s, resource("x").arn) == {"deleted": []}
 
 
 # -- reconciliation against the local AWS -----------------------------------------------------

@@ -405,13 +405,19 @@ def differences(existing: Mapping[str, Any], spec: AlarmSpec) -> List[str]:
     return [key for key in COMPARED_FIELDS if _normalized(existing, key) != _normalized(spec.params, key)]
 
 
-def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
-    """The resource an alarm watches: its dimension, or a metric-math alarm's metrics' dimension."""
+def watched_resource(alarm: Mapping[str, Any]) -> Optional[str]:
+    """The campaign or recommender ARN a DescribeAlarms entry watches: its dimension, or (a
+    metric-math alarm) the dimension of one of its metrics; None for anything else."""
     found = arns.in_dimensions(alarm.get("Dimensions"))
     for query in alarm.get("Metrics") or []:
         if found is not None:
             break
         found = arns.in_dimensions(((query.get("MetricStat") or {}).get("Metric") or {}).get("Dimensions"))
+    return found
+
+
+def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
+    found = watched_resource(alarm)
     try:
         return None if found is None else arns.parse(found)
     except arns.InvalidArn:
