@@ -1,5 +1,6 @@
 ################################################################################
-# Checks made at plan time that no single variable's validation can make. Every function receives
+# Checks made at plan time that no single variable's validation can make (derived_metrics =
+# "stored" with publish_derived_metrics = false contradicts itself). Every function receives
 # the settings in its environment, which Lambda limits to 4 KB (the JSON of all variables
 # together). The per-variable limits (variables.tf) keep ordinary settings well inside it; this
 # check catches what they cannot see together (long ARNs, many tags, 20 regions,
@@ -28,6 +29,10 @@ data "aws_partition" "settings_check" {
     precondition {
       condition     = max(values(local.environment_sizes)...) <= 4096
       error_message = "The settings do not fit in a Lambda environment: the monitor's would be ${local.environment_sizes.monitor} bytes, the other functions' ${local.environment_sizes.others}, and Lambda allows 4096 (4 KB) for all variables together. List fewer or shorter campaign_arns / recommender_arns (or use [\"all\"] with regions), or use fewer tags or scheduled_capacity ARNs."
+    }
+    precondition {
+      condition     = !(var.derived_metrics == "stored" && !var.publish_derived_metrics)
+      error_message = "derived_metrics = \"stored\" contradicts publish_derived_metrics = false: leave derived_metrics null (publish_derived_metrics decides), or choose \"metric_math\" or \"none\"."
     }
   }
 }

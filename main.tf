@@ -48,6 +48,9 @@ locals {
   default_bus_arn  = "arn:${local.partition}:events:${local.home_region}:${local.account_id}:event-bus/default"
   alarm_arn_prefix = "arn:${local.partition}:cloudwatch:${local.home_region}:${local.account_id}:alarm:${var.name}-"
 
+  # var.derived_metrics, or what publish_derived_metrics implies (config.py resolves it the same way).
+  derived_metrics = coalesce(var.derived_metrics, var.publish_derived_metrics ? "stored" : "none")
+
   # Settings every function reads (functions/layer/python/personalize_monitor/config.py), by their
   # contract names; the environment variable of each is in contract.json.
   setting_values = {
@@ -68,7 +71,7 @@ locals {
     price_per_tps_hour                 = tostring(var.campaign_price_per_tps_hour)
     price_per_rps_hour                 = tostring(var.recommender_price_per_rps_hour)
     alarm_writes_per_second            = tostring(var.alarm_writes_per_second)
-    publish_derived_metrics            = tostring(var.publish_derived_metrics)
+    publish_derived_metrics            = tostring(local.derived_metrics == "stored")
     dashboard_name                     = var.create_dashboard ? local.dashboard_name : ""
     accept_default_bus_commands        = tostring(var.accept_default_bus_commands)
   }
@@ -81,6 +84,9 @@ locals {
   common_environment = merge(
     { for key, value in local.setting_values : local.contract.settings[key].env => value },
     { for key, value in local.tuning_values : local.contract.settings[key].env => value if value != tostring(local.contract.settings[key].default) },
+    # "stored" and "none" are what PM_PUBLISH_DERIVED_METRICS already says (true / false): the
+    # mode is sent only when it says more, so the environments of existing deployments stay as they were.
+    local.derived_metrics == "metric_math" ? { (local.contract.settings.derived_metrics.env) = local.derived_metrics } : {},
   )
 
   # Settings every function module receives (modules/lambda-function).

@@ -204,9 +204,20 @@ variable "auto_create_idle_alarms" {
 }
 
 variable "publish_derived_metrics" {
-  description = "Publish averageTPS/averageRPS and campaignUtilization/recommenderUtilization (the SAM application's metrics) besides the minimum. false saves two custom metrics per resource (about USD 0.60 a month each at the first price tier) but also drops the per-resource alarms and the utilization graphs, which are built on them: CloudWatch alarms cannot compute them with metric math from AWS/Personalize metrics in another region."
+  description = "Publish averageTPS/averageRPS and campaignUtilization/recommenderUtilization (the SAM application's metrics) besides the minimum. false saves two custom metrics per resource (USD 0.30 a month each at the first price tier) but also drops the per-resource alarms and the utilization graphs, which are built on them. derived_metrics, when set, decides instead (it offers a mode that keeps the alarms)."
   type        = bool
   default     = true
+}
+
+variable "derived_metrics" {
+  description = "How the per-resource rate and utilization are made. \"stored\": the monitor publishes averageTPS/averageRPS and campaignUtilization/recommenderUtilization and the alarms and graphs read them (3 custom metrics per resource). \"metric_math\": only the minimum is stored (1 custom metric per resource); the per-resource alarms and the graphs compute rate and utilization with CloudWatch metric math on the AWS/Personalize request metrics. CloudWatch alarms cannot read another region's metrics, so in this mode only resources in the deployment's region get per-resource alarms (deploy the module once per region to alarm on every region); other regions keep their graphs. \"none\": only the minimum, no per-resource alarms and no utilization graphs. null (the default) follows publish_derived_metrics: true is \"stored\", false is \"none\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.derived_metrics == null || contains(["stored", "metric_math", "none"], var.derived_metrics)
+    error_message = "The derived_metrics must be null, \"stored\", \"metric_math\" or \"none\"."
+  }
 }
 
 variable "alarm_writes_per_second" {

@@ -326,6 +326,56 @@ run "explicit_arns_regions" {
   }
 }
 
+run "derived_metrics_default_environment" {
+  command   = plan
+  state_key = "derived_metrics_default_environment"
+
+  assert {
+    condition     = local.common_environment.PM_PUBLISH_DERIVED_METRICS == "true" && !contains(keys(local.common_environment), "PM_DERIVED_METRICS")
+    error_message = "derived_metrics null with publish_derived_metrics true: the environment is the one existing deployments have (stored, no PM_DERIVED_METRICS)."
+  }
+}
+
+run "derived_metrics_follows_publish_false" {
+  command   = plan
+  state_key = "derived_metrics_follows_publish_false"
+
+  variables {
+    publish_derived_metrics = false
+  }
+
+  assert {
+    condition     = local.derived_metrics == "none" && local.common_environment.PM_PUBLISH_DERIVED_METRICS == "false" && !contains(keys(local.common_environment), "PM_DERIVED_METRICS")
+    error_message = "publish_derived_metrics = false alone is \"none\", sent as before."
+  }
+}
+
+run "derived_metrics_metric_math" {
+  command   = plan
+  state_key = "derived_metrics_metric_math"
+
+  variables {
+    derived_metrics = "metric_math"
+  }
+
+  assert {
+    condition     = local.common_environment.PM_DERIVED_METRICS == "metric_math" && local.common_environment.PM_PUBLISH_DERIVED_METRICS == "false" && local.monitor_environment.PM_DERIVED_METRICS == "metric_math"
+    error_message = "metric_math reaches every function (and the derived metrics are not stored)."
+  }
+}
+
+run "derived_metrics_stored_contradicts_publish_false" {
+  command   = plan
+  state_key = "derived_metrics_stored_contradicts_publish_false"
+
+  variables {
+    derived_metrics         = "stored"
+    publish_derived_metrics = false
+  }
+
+  expect_failures = [data.aws_partition.settings_check]
+}
+
 run "tuning_settings" {
   command   = plan
   state_key = "tuning_settings"

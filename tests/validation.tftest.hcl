@@ -161,6 +161,17 @@ run "log_level_rule1" {
   expect_failures = [var.log_level]
 }
 
+run "derived_metrics_rule1" {
+  command   = plan
+  state_key = "derived_metrics_rule1"
+
+  variables {
+    derived_metrics = "math"
+  }
+
+  expect_failures = [var.derived_metrics]
+}
+
 run "kms_key_arn_rule1" {
   command   = plan
   state_key = "kms_key_arn_rule1"

@@ -42,8 +42,10 @@ module "personalize_monitor" {
   log_level                = "WARNING"
   describe_rate_per_second = 5
 
-  # Metrics and alarms.
+  # Metrics and alarms. The rate and utilization are stored: the alarms then cover both regions
+  # ("metric_math" would store the minimum only and alarm on us-east-1's resources alone).
   publish_derived_metrics        = true
+  derived_metrics                = "stored"
   auto_create_utilization_alarms = true
   utilization_threshold_percent  = 80
   auto_create_idle_alarms        = true

@@ -84,3 +84,19 @@ def test_what_is_not_evaluated_says_so(expression: str, message: str) -> None:
     c = ctx({"loop": "loop + 1"}, m1=[1.0], m2=[2.0])
     with pytest.raises(UnsupportedAlarm, match=message):
         series_of(expression, c)
+
+
+def test_fill_over_a_metric_without_any_datapoint_under_both_readings() -> None:
+    # The guide is silent on it (metric_math's docstring): by default every period is filled; with
+    # fill_empty=False a series without a datapoint has nothing to fill and stays missing. A series
+    # with any datapoint is filled the same way under both readings.
+    series: Dict[str, List[Optional[float]]] = {"m1": [None, None, None], "m2": [None, 2.0, None]}
+    filled = Context(series, dict.fromkeys(series, 300), {})
+    unfilled = Context(series, dict.fromkeys(series, 300), {}, fill_empty=False)
+    assert series_of("FILL(m1, 0)", filled) == [0.0, 0.0, 0.0]
+    assert series_of("FILL(m1, 0)", unfilled) == [None, None, None]
+    assert series_of("FILL(m2, 0)", filled) == series_of("FILL(m2, 0)", unfilled) == [0.0, 2.0, 0.0]
+    assert series_of("FILL(m1, 0) + FILL(m2, 0)", unfilled) == [0.0, 2.0, 0.0]  # missing beside a value is 0
+    assert series_of("SUM(FILL(METRICS(), 0))", unfilled) == [0.0, 2.0, 0.0]  # per series in an array
+    assert series_of("SUM(FILL(METRICS(), 0))", Context({"m1": [None, None]}, {"m1": 300}, {}, fill_empty=False)) \
+        == [None, None]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from personalize_monitor import alarms, arns, clients, contract, events, monitoring
+from personalize_monitor import alarm_cleanup, alarms, arns, clients, contract, costchecks, events, monitoring
 from personalize_monitor.config import Settings
 from personalize_monitor.discovery import RateLimiter, Resource
 
@@ -213,6 +214,163 @@ def test_no_rule_routes_bus_events_to_the_topic_and_the_labels_agree() -> None:
         contract.ALARM_LABELS[kind][kind_type]
         for kind in ("campaign", "recommender") for kind_type in (alarms.UTILIZATION, alarms.IDLE)
     ]
+
+
+# -- metric-math alarms (derived_metrics = "metric_math") ---------------------------------------
+MATH = {"derived_metrics": "metric_math"}
+
+
+def queries(spec: alarms.AlarmSpec) -> dict[str, Any]:
+    return {q["Id"]: q for q in spec.params["Metrics"]}
+
+
+def test_metric_math_utilization_alarm_reads_both_campaign_request_metrics() -> None:
+    shop = resource("shop", min_capacity=5)
+    spec = alarms.utilization_alarm(settings(**MATH), shop, TOPIC)
+    stored = alarms.utilization_alarm(settings(), shop, TOPIC)
+    assert spec.name == stored.name == "PersonalizeMonitor-LowCampaignUtilization-shop"
+    for key in ("EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "ActionsEnabled",
+                "AlarmActions", "OKActions"):
+        assert spec.params[key] == stored.params[key], key
+    assert (spec.params["EvaluationPeriods"], spec.params["DatapointsToAlarm"]) == (12, 9)
+    assert spec.params["TreatMissingData"] == "breaching" and stored.params["TreatMissingData"] == "missing"
+    assert not {"Namespace", "MetricName", "Dimensions", "Statistic", "Period"} & set(spec.params)
+    q = queries(spec)
+    assert sorted(q) == ["e1", "m1", "m2"]
+    for qid, metric_name in (("m1", "GetRecommendations"), ("m2", "GetPersonalizedRanking")):
+        assert q[qid] == {"Id": qid, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": "AWS/Personalize", "MetricName": metric_name,
+                       "Dimensions": [{"Name": "CampaignArn", "Value": shop.arn}]},
+            "Period": 300, "Stat": "Sum"}}
+    assert q["e1"]["Expression"] == "100 * (FILL(m1, 0) + FILL(m2, 0)) / 300 / 5"
+    assert q["e1"]["ReturnData"] is True
+    assert "missing data is breaching" in spec.params["AlarmDescription"]
+
+
+def test_metric_math_alarms_of_a_recommender_read_get_recommendations() -> None:
+    vod = resource("vod", kind="recommender", min_capacity=2)
+    util = queries(alarms.utilization_alarm(settings(**MATH), vod, TOPIC))
+    assert sorted(util) == ["e1", "m1"]
+    assert util["m1"]["MetricStat"]["Metric"]["MetricName"] == "GetRecommendations"
+    assert util["m1"]["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "RecommenderArn", "Value": vod.arn}]
+    assert util["e1"]["Expression"] == "100 * FILL(m1, 0) / 300 / 2"
+    idle = queries(alarms.idle_alarm(settings(**MATH), vod, TOPIC, NOW))
+    assert idle["e1"]["Expression"] == "FILL(m1, 0)"
+
+
+@pytest.mark.parametrize(("hours", "period", "evaluations"), [(1, 300, 12), (24, 300, 288), (48, 3600, 48),
+                                                               (168, 3600, 168)])
+def test_metric_math_idle_alarm_keeps_the_idle_schedule(hours: int, period: int, evaluations: int) -> None:
+    s = settings(idle_threshold_hours=hours, **MATH)
+    young = resource("young", age_hours=hours - 0.5)
+    spec = alarms.idle_alarm(s, resource("shop", age_hours=hours + 0.5), TOPIC, NOW)
+    assert (spec.params["EvaluationPeriods"], spec.params["DatapointsToAlarm"]) == (evaluations, evaluations)
+    assert spec.params["Threshold"] == 0.0 and spec.params["ComparisonOperator"] == "LessThanOrEqualToThreshold"
+    assert spec.params["TreatMissingData"] == "breaching"
+    q = queries(spec)
+    assert q["e1"]["Expression"] == "FILL(m1, 0) + FILL(m2, 0)"  # requests per period (Sum), <= 0 idle
+    assert {q[m]["MetricStat"]["Period"] for m in ("m1", "m2")} == {period}
+    assert spec.params["ActionsEnabled"] is True
+    assert alarms.idle_alarm(s, young, TOPIC, NOW).params["ActionsEnabled"] is False  # same age rule
+
+
+def test_metric_math_alarms_only_for_home_region_resources() -> None:
+    rs = [resource("a"), resource("b", kind="recommender"), resource("eu", region="eu-west-1")]
+    wanted = alarms.desired_alarms(settings(**MATH), rs, NOW)
+    assert sorted(wanted) == [
+        "PersonalizeMonitor-IdleCampaign-a", "PersonalizeMonitor-IdleRecommender-b",
+        "PersonalizeMonitor-LowCampaignUtilization-a", "PersonalizeMonitor-LowRecommenderUtilization-b"]
+    assert all("Metrics" in spec.params for spec in wanted.values())
+    assert len(alarms.desired_alarms(settings(), rs, NOW)) == 6  # stored: every region
+    assert alarms.desired_alarms(settings(derived_metrics="none"), rs, NOW) == {}
+    # Actions stay off at a minimum of 1, as with the stored metrics.
+    floor = alarms.desired_alarms(settings(**MATH), [resource("floor", min_capacity=1)], NOW)
+    assert floor["PersonalizeMonitor-LowCampaignUtilization-floor"].params["ActionsEnabled"] is False
+    assert "/ 300 / 1" in queries(floor["PersonalizeMonitor-LowCampaignUtilization-floor"])["e1"]["Expression"]
+
+
+def test_differences_compare_metrics_normalized() -> None:
+    spec = alarms.utilization_alarm(settings(**MATH), resource("a", min_capacity=5), TOPIC)
+    described_metrics = []
+    for q in reversed(spec.params["Metrics"]):  # any order, ReturnData omitted when true, dims reordered
+        q = json_copy(q)
+        if q.get("ReturnData") is True:
+            del q["ReturnData"]
+        if "Expression" in q:
+            q["Expression"] = q["Expression"].replace(" ", "  ")
+        described_metrics.append(q)
+    existing = dict(spec.params, Metrics=described_metrics, Dimensions=[], StateValue="OK", AlarmArn="arn")
+    assert alarms.differences(existing, spec) == []
+    # The minimum is a constant of the expression: a new minimum is a new definition.
+    changed = alarms.utilization_alarm(settings(**MATH), resource("a", min_capacity=4), TOPIC)
+    assert alarms.differences(existing, changed) == ["Metrics"]
+    moved = json_copy(spec.params["Metrics"])
+    moved[0]["MetricStat"]["Period"] = 60
+    assert alarms.differences(dict(existing, Metrics=moved), spec) == ["Metrics"]
+    # A stored-metric alarm and a metric-math one of the same resource differ in what they read.
+    stored = alarms.utilization_alarm(settings(), resource("a", min_capacity=5), TOPIC)
+    assert set(alarms.differences(stored.params, spec)) == {
+        "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "TreatMissingData",
+        "Metrics"}
+
+
+def json_copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def test_switching_between_stored_and_metric_math_rewrites_every_alarm(aws: LocalAWS) -> None:
+    fleet = [resource("shop"), resource("vod", kind="recommender"), resource("eu", region="eu-west-1")]
+    first = reconcile(settings(), fleet)
+    assert first["counts"] == {"created": 6, "updated": 0, "deleted": 0}
+
+    math = reconcile(settings(**MATH), fleet)
+    assert math["counts"] == {"created": 0, "updated": 4, "deleted": 2}
+    assert sorted(math["deleted"]) == ["PersonalizeMonitor-IdleCampaign-eu@eu-west-1",
+                                       "PersonalizeMonitor-LowCampaignUtilization-eu@eu-west-1"]
+    found = described(aws)
+    assert len(found) == 4
+    util = found["PersonalizeMonitor-LowCampaignUtilization-shop"]
+    assert util.get("Namespace") is None and util["TreatMissingData"] == "breaching"
+    assert [m["Id"] for m in util["Metrics"]] == ["m1", "m2", "e1"]
+    assert util["Metrics"][2]["Expression"] == "100 * (FILL(m1, 0) + FILL(m2, 0)) / 300 / 5"
+    # What DescribeAlarms returns compares equal to the definition: a steady run writes nothing.
+    steady = reconcile(settings(**MATH), fleet)
+    assert steady["counts"] == {"created": 0, "updated": 0, "deleted": 0} and steady["unchanged"] == 4
+
+    # A new minimum: the utilization alarm is rewritten with the new constant; the idle one stays.
+    resized = [dataclasses.replace(fleet[0], min_capacity=3), *fleet[1:]]
+    changed = reconcile(settings(**MATH), resized)
+    assert changed["updated"] == {"PersonalizeMonitor-LowCampaignUtilization-shop": ["Metrics"]}
+    expression = described(aws)["PersonalizeMonitor-LowCampaignUtilization-shop"]["Metrics"][2]["Expression"]
+    assert expression == "100 * (FILL(m1, 0) + FILL(m2, 0)) / 300 / 3"
+
+    # Back to the stored metrics: every alarm rewritten, the other region's created again.
+    back = reconcile(settings(), resized)
+    assert back["counts"] == {"created": 2, "updated": 4, "deleted": 0}
+    assert all(not a["Metrics"] and a["Namespace"] == "PersonalizeMonitor" for a in described(aws).values())
+    # And to metric math then none: alarms that read Metrics are recognised as ours and deleted.
+    reconcile(settings(**MATH), resized)
+    none = reconcile(settings(derived_metrics="none"), resized)
+    assert none["counts"] == {"created": 0, "updated": 0, "deleted": 4} and none["not_ours"] == []
+    assert described(aws) == {}
+
+
+def test_a_retired_resources_metric_math_alarms_are_deleted_by_the_action_function(aws: LocalAWS) -> None:
+    # The action functions find a resource's alarms by name and check the watched ARN and the tag:
+    # a metric-math alarm names the resource in its metrics, not in Dimensions.
+    s = settings(**MATH)
+    shop, other = resource("shop"), resource("other")
+    reconcile(s, [shop, other])
+    assert alarms.watched_resource(described(aws)["PersonalizeMonitor-IdleCampaign-shop"]) == shop.arn
+    assert alarm_cleanup.delete_alarms(s, shop.arn) == {"deleted": [
+        "PersonalizeMonitor-IdleCampaign-shop", "PersonalizeMonitor-LowCampaignUtilization-shop"]}
+    assert set(described(aws)) == {"PersonalizeMonitor-IdleCampaign-other",
+                                   "PersonalizeMonitor-LowCampaignUtilization-other"}
+    # An alarm of that name watching another resource's metrics is not the retired one's.
+    mismatched = dict(alarms.idle_alarm(s, other, TOPIC, NOW).put_request(),
+                      AlarmName="PersonalizeMonitor-IdleCampaign-x")
+    aws.client("cloudwatch", HOME).put_metric_alarm(**mismatched)
+    assert alarm_cleanup.delete_alarms(s, resource("x").arn) == {"deleted": []}
 
 
 # -- reconciliation against the local AWS -----------------------------------------------------
@@ -532,3 +690,45 @@ def test_the_monitor_runs_alarm_reconciliation_first(aws: LocalAWS) -> None:
     found = described(aws)
     assert found["PersonalizeMonitor-IdleRecommender-vod@eu-west-1"]["ActionsEnabled"] is False
     assert found["PersonalizeMonitor-IdleCampaign-shop"]["ActionsEnabled"] is True
+
+
+def test_the_monitor_with_metric_math_publishes_the_minimum_only_and_reads_no_window(aws: LocalAWS) -> None:
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    fleet = Fleet(aws, now)
+    group = fleet.dataset_group(HOME, "retail")
+    shop = fleet.campaign(HOME, group, "shop", min_tps=3)
+    eu = fleet.dataset_group("eu-west-1", "eu")
+    fleet.recommender("eu-west-1", eu, "vod", min_rps=2)
+    # Cost checks on, in a slot where the shop is due: they read their own history as before.
+    s = dataclasses.replace(settings(**MATH), dashboard_name="", auto_adjust_min_tps=True)
+    epoch = int(now.timestamp())
+    slot_time = dt.datetime.fromtimestamp(epoch - epoch % 3600 + 300 * costchecks.slot_of_arn(shop.arn) + 20,
+                                          dt.timezone.utc)
+    if slot_time > now:
+        slot_time -= dt.timedelta(hours=1)
+    queue = aws.client("sqs", HOME).create_queue(QueueName=contract.command_queue_name(s.name, "update_tps"))
+    aws.reset_calls()
+    summary = monitoring.run(s, slot_time)
+    assert summary["errors"] == 0 and summary["unknown"] == {}, summary
+    assert [(r["requests"], r["average"], r["utilization"]) for r in summary["resources"]] == [(None, None, None)] * 2
+    assert summary["steps"]["alarms"]["counts"]["created"] == 2  # the home-region campaign only
+    assert set(described(aws)) == {"PersonalizeMonitor-LowCampaignUtilization-shop",
+                                   "PersonalizeMonitor-IdleCampaign-shop"}
+    checks = summary["steps"]["cost_checks"]
+    assert checks["due"] == 1 and checks["unknown"] == [] and checks["errors"] == [], checks
+    # Its step-down is decided as before (no traffic for days), without a utilization it never read.
+    assert [(c["action"], c["new_min"]) for c in checks["commands"]] == [("update", 2)]
+    [message] = aws.client("sqs", HOME).receive_message(QueueUrl=queue["QueueUrl"])["Messages"]
+    assert "Utilization" not in json.loads(message["Body"]) and json.loads(message["Body"])["NewMinTPS"] == 2
+    # The only GetMetricData is the hourly check's look-back of the due campaign (in its region).
+    reads = {(c["region"], c["operation"]): c["count"] for c in aws.calls() if c["operation"] == "GetMetricData"}
+    assert reads == {(HOME, "GetMetricData"): 1}, reads
+    published = aws.client("cloudwatch", HOME).list_metrics(Namespace="PersonalizeMonitor")["Metrics"]
+    assert sorted(m["MetricName"] for m in published) == [
+        "minProvisionedTPS", "minRecommendationRequestsPerSecond", "monitorErrors", "monitoredResourceCount"]
+
+    # Without cost checks nothing reads GetMetricData at all.
+    aws.reset_calls()
+    quiet = monitoring.run(dataclasses.replace(s, auto_adjust_min_tps=False), slot_time + dt.timedelta(minutes=5))
+    assert quiet["errors"] == 0
+    assert not [c for c in aws.calls() if c["operation"] == "GetMetricData"]

@@ -96,6 +96,8 @@ def test_regions_setting() -> None:
         ("PM_IDLE_THRESHOLD_HOURS", "0", "between 1 and 168"),
         ("PM_DRY_RUN", "maybe", "true or false"),
         ("PM_TAGS", "[1]", "JSON object"),
+        ("PM_DERIVED_METRICS", "math", "must be one of stored, metric_math, none"),
+        ("PM_DERIVED_METRICS", "METRIC_MATH", "must be one of"),
     ],
 )
 def test_bad_settings_are_rejected(key: str, value: str, message: str) -> None:
@@ -106,3 +108,29 @@ def test_bad_settings_are_rejected(key: str, value: str, message: str) -> None:
 def test_missing_region_is_rejected() -> None:
     with pytest.raises(ConfigError, match="AWS_REGION"):
         Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("derived", "publish", "mode", "stored"),
+    [
+        (None, None, "stored", True),  # neither set: the seed's way
+        (None, "false", "none", False),  # publish_derived_metrics = false, as before
+        ("stored", "true", "stored", True),
+        ("metric_math", None, "metric_math", False),  # PM_PUBLISH_DERIVED_METRICS left at its default
+        ("metric_math", "false", "metric_math", False),
+        ("none", "true", "none", False),
+    ],
+)
+def test_derived_metrics_mode(derived: str | None, publish: str | None, mode: str, stored: bool) -> None:
+    values = {k: v for k, v in (("PM_DERIVED_METRICS", derived), ("PM_PUBLISH_DERIVED_METRICS", publish)) if v}
+    s = Settings.from_env(env(**values))
+    assert s.derived_mode == mode
+    assert s.publish_derived_metrics is stored  # still means "the derived metrics are stored"
+    assert s.derived_metrics == derived
+
+
+def test_stored_derived_metrics_contradict_publish_false() -> None:
+    with pytest.raises(ConfigError, match="contradicts PM_PUBLISH_DERIVED_METRICS=false"):
+        Settings.from_env(env(PM_DERIVED_METRICS="stored", PM_PUBLISH_DERIVED_METRICS="false"))
+    with pytest.raises(ConfigError, match="must be one of"):
+        Settings(derived_metrics="sometimes")

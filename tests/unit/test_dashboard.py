@@ -86,12 +86,16 @@ def referenced_metrics(body: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     for widget in body["widgets"]:
         props = widget["properties"]
         previous: list[Any] = []
+        ids = {e[-1]["id"] for e in props.get("metrics", []) if isinstance(e[-1], dict) and "id" in e[-1]}
         for entry in props.get("metrics", []):
             if isinstance(entry[0], dict):
                 expression = entry[0]["expression"]
                 search = re.search(r"\{([^,}]+),[^}]*\}.*?MetricName=\"([^\"]+)\"", expression)
                 select = re.search(r"SELECT\s+\w+\((\w+)\)\s+FROM\s+SCHEMA\(\"([^\"]+)\"", expression)
-                assert search or select, f"unknown expression {expression}"
+                if not (search or select):  # metric math: every name it uses is a function or an id here
+                    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expression))
+                    assert names - {"FILL", "PERIOD"} <= ids, f"unknown expression {expression}"
+                    continue
                 if search:
                     yield search.group(1), search.group(2), props["region"]
                 if select:
@@ -100,7 +104,8 @@ def referenced_metrics(body: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
             plain = [e for e in entry if isinstance(e, str)]
             resolved = [p if p != "." else previous[i] for i, p in enumerate(plain)]
             previous = resolved
-            yield resolved[0], resolved[1], props["region"]
+            rendering = entry[-1] if isinstance(entry[-1], dict) else {}
+            yield resolved[0], resolved[1], rendering.get("region", props["region"])
 
 
 def check_body(body: dict[str, Any], home: str = HOME) -> None:
@@ -205,6 +210,75 @@ def test_each_resource_gets_the_three_graphs_and_its_alarms() -> None:
     assert {a.arn for a in alarms if a.resource_arn == target.arn} <= set(alarm_widgets[0]["properties"]["alarms"])
     text = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
     assert any("Dataset group group-0" in t and "personalize/home?region=us-east-1" in t for t in text)
+
+
+def test_metric_math_pages_compute_rate_and_utilization_from_personalize() -> None:
+    fleet = make_fleet(60)
+    for derived in ("stored", "metric_math"):
+        for _, body in pages.build_pages("D", HOME, fleet, make_alarms(fleet), T0, derived=derived):
+            check_body(body)
+    built = pages.build_pages("D", HOME, fleet, make_alarms(fleet), T0, derived="metric_math")
+    widgets = [w for _, body in built for w in body["widgets"] if w["type"] == "metric"]
+    stored = {"averageTPS", "averageRPS", "campaignUtilization", "recommenderUtilization"}
+    assert not [e for w in widgets for e in w["properties"]["metrics"]
+                if stored & {x for x in e if isinstance(x, str)}]  # nothing derived is read
+
+    def graphs_of(r: Resource) -> dict[str, dict[str, Any]]:
+        return {w["properties"]["title"].split(" ")[0]: w for w in widgets
+                if any(r.arn in e for e in w["properties"]["metrics"])}
+
+    home = next(r for r in fleet if r.region == HOME and r.kind == "campaign")
+    away = next(r for r in fleet if r.region != HOME and r.kind == "recommender")
+    here = graphs_of(home)
+    assert sorted(here) == ["Request", "Requests/s:", "Utilization"]
+    rates = here["Requests/s:"]["properties"]
+    assert rates["region"] == HOME
+    mine = [e for e in rates["metrics"] if home.arn in e]
+    assert [(e[1], e[-1]["stat"], e[-1].get("visible")) for e in mine] == [
+        ("GetRecommendations", "Sum", False), ("GetPersonalizedRanking", "Sum", False),
+        ("minProvisionedTPS", "Maximum", None)]  # both request metrics, hidden; the minimum drawn
+    ids = [e[-1]["id"] for e in mine[:2]]
+    actual = next(e[0] for e in rates["metrics"] if isinstance(e[0], dict) and ids[0] in e[0]["expression"])
+    assert actual["expression"] == f"(FILL({ids[0]}, 0) + FILL({ids[1]}, 0)) / PERIOD({ids[0]})"
+    assert actual["label"] == f"{home.name} actual"
+    util = here["Utilization"]["properties"]["metrics"]
+    denominator = next(e[-1]["id"] for e in util if home.arn in e and e[1] == "minProvisionedTPS")
+    expressions = [e[0]["expression"] for e in util if isinstance(e[0], dict)]
+    assert any(x.startswith("100 * (FILL(") and x.endswith(f") / PERIOD({x.split('FILL(')[1].split(',')[0]})"
+                                                            f" / {denominator}") for x in expressions), expressions
+
+    # Another region: its request rate in a widget of its region, the minimum from the home region,
+    # and no utilization graph.
+    there = graphs_of(away)
+    assert sorted(there) == ["Request", "Requests/s:"]
+    rates = there["Requests/s:"]["properties"]
+    assert rates["region"] == away.region
+    minimum = next(e for e in rates["metrics"] if away.arn in e and e[1] == "minRecommendationRequestsPerSecond")
+    assert minimum[-1]["region"] == HOME
+    request = next(e for e in rates["metrics"] if away.arn in e and e[1] == "GetRecommendations")
+    assert request[-1].get("region") is None  # the widget's: the resource's own region
+
+    # Page 1: the fleet tables rank requests in the home region (no stored utilization to rank).
+    tables = [w for w in built[0][1]["widgets"] if w["type"] == "metric" and w["properties"]["view"] == "table"]
+    queries = [e[0]["expression"] for w in tables for e in w["properties"]["metrics"]]
+    assert queries == [pages.fewest_requests_query("GetRecommendations", "campaign"),
+                       pages.fewest_requests_query("GetPersonalizedRanking", "campaign"),
+                       pages.fewest_requests_query("GetRecommendations", "recommender")]
+    assert all(w["properties"]["region"] == HOME for w in tables)
+
+
+def test_metric_math_pages_stay_within_the_budgets_with_more_metrics_a_resource() -> None:
+    fleet = make_fleet(1000)
+    stored = pages.build_pages("D", HOME, fleet, make_alarms(fleet), T0)
+    math = pages.build_pages("D", HOME, fleet, make_alarms(fleet), T0, derived="metric_math")
+    assert len(math) > len(stored)  # up to 9 metrics a campaign instead of 3: more pages
+    seen: set[str] = set()
+    for _, body in math:
+        check_body(body)
+        assert sum(pages.metric_count(w) for w in body["widgets"]) <= pages.PAGE_METRIC_BUDGET
+        assert len(body["widgets"]) <= pages.PAGE_WIDGET_BUDGET
+        seen |= pages.arns_in_body(body)
+    assert seen == {r.arn for r in fleet}
 
 
 def test_console_links_follow_the_partition() -> None:

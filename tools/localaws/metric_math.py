@@ -23,8 +23,18 @@ What is implemented, following "Using metric math"
 
 Anything else (SEARCH, Metrics Insights, anomaly bands, RATE, RUNNING_SUM, ...) raises
 UnsupportedAlarm, so an alarm using it is reported as not evaluated rather than evaluated wrongly.
-The module's own alarms use no metric math today; tests/tooling/test_metric_math_alarms.py checks
-this implementation on its own.
+
+Where the guide is silent - FILL over a metric that has no datapoint at all in the retrieved
+range: the guide says FILL "fills the missing values of a time series" and, for alarms, that it
+replaces a missing most recent datapoint with the requested value (so it fills on the alarm's
+period grid, as done here), but not whether a metric without any datapoint has a grid to fill.
+The evaluator fills every period (``Context(fill_empty=True)``, the default); the other reading,
+nothing to fill so the result stays missing, is ``Context(fill_empty=False)``. Alarms that must
+not depend on the difference treat missing data as the filled value would (the module's
+metric-math alarms: FILL with 0 and TreatMissingData breaching; tests/tooling/
+test_resource_alarms_metric_math.py evaluates them under both readings).
+
+tests/tooling/test_metric_math_alarms.py checks this implementation on its own.
 """
 
 from __future__ import annotations
@@ -72,8 +82,9 @@ class Context:
     """The series of an alarm's queries over one evaluation range."""
 
     def __init__(self, metrics: Mapping[str, Series], periods: Mapping[str, int],
-                 expressions: Mapping[str, str]) -> None:
+                 expressions: Mapping[str, str], fill_empty: bool = True) -> None:
         self.metrics = dict(metrics)
+        self.fill_empty = fill_empty  # FILL over a series without any datapoint (see the module docstring)
         self.periods = dict(periods)
         self.expressions = dict(expressions)
         self.size = len(next(iter(self.metrics.values()))) if self.metrics else 0
@@ -193,12 +204,14 @@ _UNARY: Dict[str, Callable[[float], float]] = {
 }
 
 
-def _fill(value: Value, how: Union[str, Value]) -> Value:
+def _fill(value: Value, how: Union[str, Value], fill_empty: bool = True) -> Value:
     if isinstance(value, Array):
-        return Array(tuple(tuple(_fill(list(s), how)) for s in value.items))  # type: ignore[arg-type]
+        return Array(tuple(tuple(_fill(list(s), how, fill_empty)) for s in value.items))  # type: ignore[arg-type]
     if not isinstance(value, list):
         raise UnsupportedAlarm("FILL needs a time series")
     out = list(value)
+    if not fill_empty and all(x is None for x in out):
+        return out  # no datapoint, no timestamp to fill (the other reading; module docstring)
     if how == "REPEAT":
         last: Optional[float] = None
         for i, x in enumerate(out):
@@ -349,7 +362,7 @@ class _Parser:
         if name in _UNARY and len(args) == 1:
             return _map(_UNARY[name], value(0))
         if name == "FILL" and len(args) == 2:
-            return _fill(value(0), args[1])
+            return _fill(value(0), args[1], self.ctx.fill_empty)
         if name in ("SUM", "AVG", "MIN", "MAX", "DATAPOINT_COUNT") and len(args) == 1:
             return _aggregate(name, value(0))
         if name == "IF" and len(args) in (2, 3):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping
 
-from . import alarms, arns, clients
+from . import alarms, clients
 from .config import Settings
 from .log import get_logger
 
@@ -13,7 +13,7 @@ log = get_logger("actions")
 
 def _ours(cw: Any, settings: Settings, alarm: Mapping[str, Any], arn: str) -> bool:
     """On this resource's metrics and tagged CreatedBy=<name> (the alarms module's ownership rule)."""
-    if arns.in_dimensions(alarm.get("Dimensions")) != arn:
+    if alarms.watched_resource(alarm) != arn:  # its dimension, or its metric-math metrics'
         return False
     tags = cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
     return any(t.get("Key") == alarms.CREATED_BY_TAG and t.get("Value") == settings.name for t in tags)

@@ -18,6 +18,21 @@ in the home region serves every monitored region:
   run, which the monitor's own alarms report); actions enabled only once the resource is at
   least ``idle_threshold_hours`` old.
 
+With ``derived_metrics = "metric_math"`` the monitor stores no rate or utilization, and the same
+two alarms (same names, thresholds, evaluation and ActionsEnabled rules) read the resource's
+AWS/Personalize request metrics instead (PutMetricAlarm ``Metrics``): one ``MetricStat`` (Sum, the
+alarm's period) per request metric of the resource (a campaign: GetRecommendations and
+GetPersonalizedRanking; a recommender: GetRecommendations) and one expression, ``e1``:
+
+* utilization ``100 * (FILL(m1, 0) + FILL(m2, 0)) / 300 / <minimum>`` (the minimum as a constant,
+  so a changed minimum changes the expression and the alarm is rewritten);
+* idle ``FILL(m1, 0) + FILL(m2, 0)`` (requests per period) <= 0.
+
+Missing data is treated as breaching in these alarms: Personalize publishes nothing for a period
+without requests, so a period without any datapoint (whatever FILL makes of a metric with no data
+at all) is a period without requests. CloudWatch alarms cannot read another region's metrics:
+in this mode only resources in the home region get alarms (the others' are deleted).
+
 Resources outside the home region get ``@<region>`` appended to the alarm name (Personalize
 names cannot contain ``@``), so same-named resources in two regions never collide and the
 home region's names stay the seed's.
@@ -52,7 +67,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from botocore.exceptions import ClientError
 
 from . import arns, aws_errors, clients, contract, metrics, timeutil
-from .config import METRIC_NAMESPACE, Settings
+from .config import METRIC_MATH, METRIC_NAMESPACE, NONE, Settings
 from .discovery import RateLimiter, Resource
 from .log import get_logger
 from .runcontext import RunContext
@@ -113,7 +128,10 @@ COMPARED_FIELDS = (
     "Threshold",
     "ComparisonOperator",
     "TreatMissingData",
+    "Metrics",
 )
+# The expression query of a metric-math alarm (its metrics are m1, m2, ...).
+EXPRESSION_ID = "e1"
 
 
 class AlarmReconcileError(RuntimeError):
@@ -206,11 +224,49 @@ def _noun(resource: Resource) -> Tuple[str, str]:
     return "Recommender", "minimum recommendation requests per second"
 
 
+def _request_queries(resource: Resource, period: int) -> Tuple[List[Dict[str, Any]], str]:
+    """The MetricStat queries (m1, m2, ...) of the resource's AWS/Personalize request metrics, Sum
+    over ``period``, and the expression of its requests per period with every gap filled with 0."""
+    queries: List[Dict[str, Any]] = []
+    for number, metric_name in enumerate(metrics.REQUEST_METRICS[resource.kind], start=1):
+        queries.append({
+            "Id": f"m{number}",
+            "MetricStat": {
+                "Metric": {"Namespace": metrics.PERSONALIZE_NAMESPACE, "MetricName": metric_name,
+                           "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}]},
+                "Period": period,
+                "Stat": "Sum",
+            },
+            "ReturnData": False,
+        })
+    return queries, " + ".join(f"FILL({q['Id']}, 0)" for q in queries)
+
+
+def _math(resource: Resource, period: int, label: str, expression: str) -> Dict[str, Any]:
+    """The ``Metrics`` of a metric-math alarm: the request queries plus ``expression`` (in which
+    ``{requests}`` stands for the requests per period) as the one query returning data."""
+    queries, requests = _request_queries(resource, period)
+    if len(queries) > 1 and expression != "{requests}":
+        requests = f"({requests})"
+    queries.append({"Id": EXPRESSION_ID, "Expression": expression.format(requests=requests), "Label": label,
+                    "ReturnData": True})
+    return {"Metrics": queries}
+
+
+def _stored(resource: Resource, metric_name: str, statistic: str, period: int) -> Dict[str, Any]:
+    """The single-metric keys of an alarm on a metric the monitor stores (the resource's dimension)."""
+    return {"Namespace": METRIC_NAMESPACE, "MetricName": metric_name,
+            "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
+            "Statistic": statistic, "Period": period}
+
+
 def _spec(settings: Settings, resource: Resource, topic_arn: str, alarm_type: str, summary: str,
-          actions_enabled: bool, metric_name: str, **condition: Any) -> AlarmSpec:
+          actions_enabled: bool, metric: Mapping[str, Any], treat_missing_data: str,
+          **condition: Any) -> AlarmSpec:
     """One per-resource alarm: its name, tags and marked description, the keys every such alarm
-    shares (actions to the topic, namespace, the resource's dimension, missing data is missing),
-    and the alarm-specific ``condition`` (statistic, period, evaluation, threshold, comparison)."""
+    shares (actions to the topic), what it reads (``metric``: a stored metric's keys, or
+    ``Metrics``), how it treats missing data and the alarm-specific ``condition`` (evaluation,
+    threshold, comparison)."""
     tags = tags_for(settings)
     name = alarm_name(settings, resource.kind, alarm_type, resource.name, resource.region)
     params: Dict[str, Any] = {
@@ -220,54 +276,81 @@ def _spec(settings: Settings, resource: Resource, topic_arn: str, alarm_type: st
         "AlarmActions": [topic_arn] if topic_arn else [],
         "OKActions": [topic_arn] if topic_arn else [],
         "InsufficientDataActions": [],
-        "Namespace": METRIC_NAMESPACE,
-        "MetricName": metric_name,
-        "Dimensions": [{"Name": resource.dimension, "Value": resource.arn}],
+        **metric,
         **condition,
-        "TreatMissingData": "missing",
+        "TreatMissingData": treat_missing_data,
     }
     return AlarmSpec(name, resource.arn, resource.kind, alarm_type, params, tags)
+
+
+MATH_NOTE = (
+    " Computed with metric math from the AWS/Personalize request metrics; a period without any "
+    "request datapoint counts as no requests (missing data is breaching)."
+)
 
 
 def utilization_alarm(settings: Settings, resource: Resource, topic_arn: str) -> AlarmSpec:
     noun, capacity = _noun(resource)
     threshold = float(settings.utilization_threshold_percent)
+    math = settings.derived_mode == METRIC_MATH
     summary = (
         f"{noun} {resource.name} ({resource.region}): utilization below {threshold:g}% of its {capacity} "
         f"in {UTILIZATION_DATAPOINTS_TO_ALARM} of the last {UTILIZATION_EVALUATION_PERIODS} five-minute periods. "
-        f"Actions are enabled only while the minimum is above 1."
+        f"Actions are enabled only while the minimum is above 1." + (MATH_NOTE if math else "")
     )
-    return _spec(settings, resource, topic_arn, UTILIZATION, summary, resource.min_capacity > 1,
-                 metrics.METRIC_NAMES[resource.kind][2], Statistic="Average", Period=UTILIZATION_PERIOD,
-                 EvaluationPeriods=UTILIZATION_EVALUATION_PERIODS, DatapointsToAlarm=UTILIZATION_DATAPOINTS_TO_ALARM,
-                 Threshold=threshold, ComparisonOperator="LessThanThreshold")
+    if math:
+        # Utilization in percent of the minimum: requests per period / period seconds / minimum.
+        minimum = max(1, int(resource.min_capacity))
+        metric = _math(resource, UTILIZATION_PERIOD, "utilization %",
+                       f"100 * {{requests}} / {UTILIZATION_PERIOD} / {minimum}")
+    else:
+        metric = _stored(resource, metrics.METRIC_NAMES[resource.kind][2], "Average", UTILIZATION_PERIOD)
+    return _spec(settings, resource, topic_arn, UTILIZATION, summary, resource.min_capacity > 1, metric,
+                 "breaching" if math else "missing", EvaluationPeriods=UTILIZATION_EVALUATION_PERIODS,
+                 DatapointsToAlarm=UTILIZATION_DATAPOINTS_TO_ALARM, Threshold=threshold,
+                 ComparisonOperator="LessThanThreshold")
 
 
 def idle_alarm(settings: Settings, resource: Resource, topic_arn: str, now: dt.datetime) -> AlarmSpec:
     noun, _ = _noun(resource)
     hours = int(settings.idle_threshold_hours)
     period, evaluations = idle_schedule(hours)
+    math = settings.derived_mode == METRIC_MATH
     summary = (
         f"{noun} {resource.name} ({resource.region}): no requests for {hours} hours. "
-        f"Actions are enabled once the {noun.lower()} is at least {hours} hours old."
+        f"Actions are enabled once the {noun.lower()} is at least {hours} hours old." + (MATH_NOTE if math else "")
     )
+    if math:
+        metric = _math(resource, period, "requests", "{requests}")
+    else:
+        metric = _stored(resource, metrics.METRIC_NAMES[resource.kind][1], "Maximum", period)
     return _spec(settings, resource, topic_arn, IDLE, summary, timeutil.age_hours(resource.created, now) >= hours,
-                 metrics.METRIC_NAMES[resource.kind][1], Statistic="Maximum", Period=period,
-                 EvaluationPeriods=evaluations, DatapointsToAlarm=evaluations, Threshold=0.0,
-                 ComparisonOperator="LessThanOrEqualToThreshold")
+                 metric, "breaching" if math else "missing", EvaluationPeriods=evaluations,
+                 DatapointsToAlarm=evaluations, Threshold=0.0, ComparisonOperator="LessThanOrEqualToThreshold")
+
+
+def alarmed(settings: Settings, resource: Resource) -> bool:
+    """Whether the settings give this resource per-resource alarms: every resource while the
+    derived metrics are stored, none without them, and only home-region resources with metric
+    math (a CloudWatch alarm reads only metrics of its own region)."""
+    mode = settings.derived_mode
+    if mode == NONE:
+        return False
+    return mode != METRIC_MATH or resource.region == settings.home_region
 
 
 def desired_alarms(settings: Settings, resources: Sequence[Resource], now: dt.datetime) -> Dict[str, AlarmSpec]:
     """Every alarm the settings ask for, by name.
 
-    The alarms watch the monitor's derived metrics, so none are wanted when the monitor does
-    not publish them (PM_PUBLISH_DERIVED_METRICS=false).
+    With the derived metrics stored, the alarms watch them; with metric math, they compute them
+    from AWS/Personalize for home-region resources only; with neither (derived_metrics "none",
+    or publish_derived_metrics = false) none are wanted.
     """
     out: Dict[str, AlarmSpec] = {}
-    if not settings.publish_derived_metrics:
-        return out
     topic = settings.notification_topic_arn
     for resource in resources:
+        if not alarmed(settings, resource):
+            continue
         specs: List[AlarmSpec] = []
         if settings.auto_create_utilization_alarms:
             specs.append(utilization_alarm(settings, resource, topic))
@@ -298,7 +381,30 @@ def _normalized(alarm: Mapping[str, Any], key: str) -> Any:
         return True if value is None else bool(value)
     if key == "AlarmDescription":
         return value or ""
+    if key == "Metrics":
+        return sorted(_normalized_query(q) for q in value or [])
     return value
+
+
+def _normalized_query(query: Mapping[str, Any]) -> Tuple[Any, ...]:
+    """A metric-math query as comparable values (DescribeAlarms returns what PutMetricAlarm got,
+    with ReturnData defaulting to true and dimensions in any order)."""
+    stat = query.get("MetricStat") or {}
+    metric = stat.get("Metric") or {}
+    return (
+        query.get("Id") or "",
+        " ".join(str(query.get("Expression") or "").split()),
+        query.get("Label") or "",
+        True if query.get("ReturnData") is None else bool(query.get("ReturnData")),
+        query.get("Period"),
+        query.get("AccountId") or "",
+        metric.get("Namespace") or "",
+        metric.get("MetricName") or "",
+        tuple(sorted((d.get("Name"), d.get("Value")) for d in metric.get("Dimensions") or [])),
+        stat.get("Period"),
+        stat.get("Stat") or "",
+        stat.get("Unit") or "",
+    )
 
 
 def differences(existing: Mapping[str, Any], spec: AlarmSpec) -> List[str]:
@@ -306,8 +412,19 @@ def differences(existing: Mapping[str, Any], spec: AlarmSpec) -> List[str]:
     return [key for key in COMPARED_FIELDS if _normalized(existing, key) != _normalized(spec.params, key)]
 
 
-def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
+def watched_resource(alarm: Mapping[str, Any]) -> Optional[str]:
+    """The campaign or recommender ARN a DescribeAlarms entry watches: its dimension, or (a
+    metric-math alarm) the dimension of one of its metrics; None for anything else."""
     found = arns.in_dimensions(alarm.get("Dimensions"))
+    for query in alarm.get("Metrics") or []:
+        if found is not None:
+            break
+        found = arns.in_dimensions(((query.get("MetricStat") or {}).get("Metric") or {}).get("Dimensions"))
+    return found
+
+
+def _resource_arn(alarm: Mapping[str, Any]) -> Optional[arns.PersonalizeArn]:
+    found = watched_resource(alarm)
     try:
         return None if found is None else arns.parse(found)
     except arns.InvalidArn:

@@ -73,6 +73,27 @@ def _string(env: Mapping[str, str], setting: str) -> str:
     return env.get(contract.setting(setting)["env"]) or str(_default(setting))
 
 
+def _choice(env: Mapping[str, str], setting: str) -> Optional[str]:
+    """One of the setting's choices (contract.json), or its default when unset."""
+    spec = contract.setting(setting)
+    raw = (env.get(spec["env"]) or "").strip()
+    if not raw:
+        default: Optional[str] = spec["default"]
+        return default
+    if raw not in spec["choices"]:
+        raise ConfigError(f"{spec['env']} must be one of {', '.join(spec['choices'])}, got {raw!r}")
+    return raw
+
+
+# How the derived per-resource metrics (average rate, utilization) are made (var.derived_metrics):
+# STORED - the monitor publishes them and the alarms and graphs read them (the seed's way);
+# METRIC_MATH - not stored: home-region alarms and every graph compute them with metric math on
+#   the AWS/Personalize request metrics; resources in other regions get no per-resource alarms;
+# NONE - not stored and no per-resource alarms or utilization graphs.
+STORED, METRIC_MATH, NONE = "stored", "metric_math", "none"
+DERIVED_METRICS_MODES = (STORED, METRIC_MATH, NONE)
+
+
 def _arn_scope(env: Mapping[str, str], setting: str, kind: str) -> Optional[Tuple[str, ...]]:
     """None means ``all``; otherwise the explicit ARNs (validated)."""
     key = contract.setting(setting)["env"]
@@ -119,7 +140,10 @@ class Settings:
     dry_run: bool = _default("dry_run")
     protection_tag_key: str = _default("protection_tag_key")
     notification_topic_arn: str = _default("notification_topic_arn")
+    # True while the derived metrics are stored (mode STORED); derived_metrics METRIC_MATH or NONE
+    # sets it to False. derived_metrics None (the default) follows it: True STORED, False NONE.
     publish_derived_metrics: bool = _default("publish_derived_metrics")
+    derived_metrics: Optional[str] = _default("derived_metrics")
     describe_rate_per_second: float = float(_default("describe_rate_per_second"))
     # Estimated prices (USD) for the savings stated in cost-action notifications: campaigns per
     # TPS-hour of max(min TPS, actual TPS), recommenders per RPS-hour (3,600 requests) of max(min RPS, actual).
@@ -134,6 +158,24 @@ class Settings:
     dashboard_name: str = _default("dashboard_name")  # empty: no dashboard
     # The seed's behaviour, opt-in: act on command events from the default bus (this account only).
     accept_default_bus_commands: bool = _default("accept_default_bus_commands")
+
+    def __post_init__(self) -> None:
+        key = contract.setting("derived_metrics")["env"]
+        if self.derived_metrics is not None and self.derived_metrics not in DERIVED_METRICS_MODES:
+            raise ConfigError(f"{key} must be one of {', '.join(DERIVED_METRICS_MODES)}, got {self.derived_metrics!r}")
+        if self.derived_metrics == STORED and not self.publish_derived_metrics:
+            raise ConfigError(
+                f"{key}=stored contradicts {contract.setting('publish_derived_metrics')['env']}=false "
+                "(leave derived_metrics unset, or choose metric_math or none)")
+        if self.derived_metrics in (METRIC_MATH, NONE):
+            object.__setattr__(self, "publish_derived_metrics", False)
+
+    @property
+    def derived_mode(self) -> str:
+        """STORED, METRIC_MATH or NONE: derived_metrics, or what publish_derived_metrics implies."""
+        if self.derived_metrics is not None:
+            return self.derived_metrics
+        return STORED if self.publish_derived_metrics else NONE
 
     @property
     def monitored_regions(self) -> Tuple[str, ...]:
@@ -199,6 +241,7 @@ class Settings:
             protection_tag_key=env.get(contract.setting("protection_tag_key")["env"], _default("protection_tag_key")),
             notification_topic_arn=topic,
             publish_derived_metrics=_bool(env, "publish_derived_metrics"),
+            derived_metrics=_choice(env, "derived_metrics"),
             describe_rate_per_second=_number(env, "describe_rate_per_second"),
             price_per_tps_hour=_number(env, "price_per_tps_hour"),
             price_per_rps_hour=_number(env, "price_per_rps_hour"),

@@ -15,6 +15,16 @@ Layout of every page (24-column grid, CloudWatch "Dashboard Body Structure and S
   latency from ``AWS/Personalize`` in the resource's region) and the alarm status of those
   resources.
 
+With ``derived_metrics = "metric_math"`` nothing but the minimum is stored, and the graphs compute
+the rest with metric math over the AWS/Personalize request metrics (Sum; a campaign's two
+request metrics added): in the home region the actual rate (requests / PERIOD) beside the stored
+provisioned minimum, and the utilization (rate / the stored minimum, in %); in another region the
+widget is in the resource's region (math over its own AWS/Personalize metrics), the provisioned
+line is the home region's stored minimum, and there is no utilization graph (nothing to divide by
+in that region). Page 1's fleet-wide tables then rank the home region's campaigns and recommenders
+by requests (Metrics Insights over AWS/Personalize: a resource without any request in the range
+has no datapoint and is not listed; the idle alarms report those).
+
 Scale: CloudWatch accepts at most 500 widgets per dashboard, 500 metrics per widget and 2,500
 metrics per dashboard, and 1-100 alarms per alarm widget. Rows are packed into pages named
 ``<name>``, ``<name>-2``, ... under budgets well below those limits (PAGE_WIDGET_BUDGET,
@@ -31,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from . import arns, metrics
-from .config import METRIC_NAMESPACE
+from .config import METRIC_MATH, METRIC_NAMESPACE, STORED
 from .discovery import Resource
 
 # Documented CloudWatch limits (hard).
@@ -80,6 +90,14 @@ def least_utilized_query(kind: str, limit: int = LEAST_UTILIZED_LIMIT) -> str:
     # Built from constants only (no input reaches it).
     select = f'SELECT AVG({util}) FROM SCHEMA("{METRIC_NAMESPACE}", {dim}) '  # noqa: S608
     return select + f"GROUP BY {dim} ORDER BY AVG() ASC LIMIT {int(limit)}"
+
+
+def fewest_requests_query(metric_name: str, kind: str, limit: int = LEAST_UTILIZED_LIMIT) -> str:
+    """Metrics Insights query ranking the region's resources of ``kind`` by requests (fewest first)."""
+    dim = arns.DIMENSIONS[kind]
+    # Built from constants only (no input reaches it).
+    select = f'SELECT SUM({metric_name}) FROM SCHEMA("{PERSONALIZE_NAMESPACE}", {dim}) '  # noqa: S608
+    return select + f"GROUP BY {dim} ORDER BY SUM() ASC LIMIT {int(limit)}"
 
 
 def dashboard_url(region: str, name: str) -> str:
@@ -159,30 +177,63 @@ def metric_count(widget: Dict[str, Any]) -> int:
     return count
 
 
+def _requests(r: Resource, number: int, home: str) -> Tuple[List[List[Any]], str]:
+    """Hidden Sum queries of the resource's AWS/Personalize request metrics (ids ``r<number>m<k>``)
+    and the expression of its requests per second."""
+    dim = arns.DIMENSIONS[r.kind]
+    entries: List[List[Any]] = []
+    for k, name in enumerate(metrics.REQUEST_METRICS[r.kind]):
+        entries.append([PERSONALIZE_NAMESPACE, name, dim, r.arn, {"id": f"r{number}m{k}", "stat": "Sum",
+                                                                 "visible": False}])
+    ids = [str(e[-1]["id"]) for e in entries]
+    total = " + ".join(f"FILL({i}, 0)" for i in ids)
+    return entries, f"({total}) / PERIOD({ids[0]})"
+
+
 def _resource_row(resources: Sequence[Resource], home: str, alarms: Sequence[AlarmInfo],
-                  threshold: float) -> List[Dict[str, Any]]:
+                  threshold: float, derived: str = STORED) -> List[Dict[str, Any]]:
     rates: List[List[Any]] = []
     utilization: List[List[Any]] = []
     latency: List[List[Any]] = []
-    for r in resources:
+    region = resources[0].region
+    math = derived == METRIC_MATH
+    for number, r in enumerate(resources):
         min_name, avg_name, util_name = metrics.METRIC_NAMES[r.kind]
         dim = arns.DIMENSIONS[r.kind]
-        rates.append([METRIC_NAMESPACE, avg_name, dim, r.arn, {"label": f"{r.name} actual"}])
-        rates.append([METRIC_NAMESPACE, min_name, dim, r.arn, {"label": f"{r.name} provisioned", "stat": "Maximum"}])
-        utilization.append([METRIC_NAMESPACE, util_name, dim, r.arn, {"label": r.name}])
+        provisioned: Dict[str, Any] = {"label": f"{r.name} provisioned", "stat": "Maximum"}
+        if not math:
+            rates.append([METRIC_NAMESPACE, avg_name, dim, r.arn, {"label": f"{r.name} actual"}])
+            rates.append([METRIC_NAMESPACE, min_name, dim, r.arn, provisioned])
+            utilization.append([METRIC_NAMESPACE, util_name, dim, r.arn, {"label": r.name}])
+        else:
+            entries, rate = _requests(r, number, home)
+            rates += entries
+            rates.append([{"expression": rate, "label": f"{r.name} actual", "id": f"a{number}"}])
+            if region != home:  # the minimum is stored in the home region: drawn from there, no math on it
+                provisioned["region"] = home
+            rates.append([METRIC_NAMESPACE, min_name, dim, r.arn, provisioned])
+            if region == home:
+                entries, rate = _requests(r, number, home)
+                utilization += entries
+                utilization.append([METRIC_NAMESPACE, min_name, dim, r.arn,
+                                    {"id": f"p{number}", "stat": "Maximum", "visible": False}])
+                utilization.append([{"expression": f"100 * {rate} / p{number}", "label": r.name,
+                                     "id": f"u{number}"}])
         latency.append([PERSONALIZE_NAMESPACE, LATENCY_METRICS.get(r.metric_name, "GetRecommendationsLatency"),
                         dim, r.arn, {"label": r.name}])
-    region = resources[0].region
-    width = 6 if alarms else 8
+    graphs = 3 if utilization else 2
+    width = 24 // (graphs + 1) if alarms else 24 // graphs
     row = [
-        _metric("Requests/s: actual vs provisioned (TPS/RPS)", home, rates, width, 6,
+        _metric("Requests/s: actual vs provisioned (TPS/RPS)", region if math else home, rates, width, 6,
                 yAxis={"left": {"min": 0, "label": "per second", "showUnits": False}}),
-        _metric("Utilization (% of provisioned)", home, utilization, width, 6,
-                yAxis={"left": {"min": 0, "showUnits": False}},
-                annotations={"horizontal": [{"label": "alarm threshold", "value": threshold, "color": "#d62728"}]}),
-        _metric(f"Request latency (ms, {region})", region, latency, width, 6,
-                yAxis={"left": {"min": 0, "showUnits": False}}),
     ]
+    if utilization:
+        row.append(_metric("Utilization (% of provisioned)", home, utilization, width, 6,
+                           yAxis={"left": {"min": 0, "showUnits": False}},
+                           annotations={"horizontal": [{"label": "alarm threshold", "value": threshold,
+                                                        "color": "#d62728"}]}))
+    row.append(_metric(f"Request latency (ms, {region})", region, latency, width, 6,
+                       yAxis={"left": {"min": 0, "showUnits": False}}))
     if alarms:
         row.append(_alarm_widget("Alarms", [a.arn for a in alarms[:MAX_ALARMS_PER_WIDGET]], width, 6))
     return row
@@ -254,8 +305,10 @@ def build_pages(
     alarms: Sequence[AlarmInfo] = (),
     built_at: Optional[dt.datetime] = None,
     threshold: float = 100.0,
+    derived: str = STORED,
 ) -> List[Tuple[str, Dict[str, Any]]]:
-    """The dashboard pages for a fleet: ``[(name, body), ...]``, page 1 first (always present)."""
+    """The dashboard pages for a fleet: ``[(name, body), ...]``, page 1 first (always present).
+    ``derived`` is Settings.derived_mode: with METRIC_MATH the graphs compute rate and utilization."""
     built_at = built_at or dt.datetime.now(dt.timezone.utc)
     groups = _groups(resources)
     alarms_by_resource: Dict[str, List[AlarmInfo]] = {}
@@ -270,13 +323,20 @@ def build_pages(
             [METRIC_NAMESPACE, metrics.MONITOR_ERRORS, {"label": "Monitor errors (5 min)", "stat": "Sum"}],
         ], 6, 6, view="singleValue", sparkline=True),
     ]
+    table = {"summaryColumns": ["AVG", "MIN"], "showTimeSeriesData": False, "stickySummary": True,
+             "layout": "horizontal"}
     for kind, title in ((arns.KIND_CAMPAIGN, "campaigns"), (arns.KIND_RECOMMENDER, "recommenders")):
+        if derived == METRIC_MATH:  # no stored utilization to rank: the home region's requests instead
+            queries = [[{"expression": fewest_requests_query(name, kind), "label": f"{name} (Sum)",
+                         "id": f"q{kind[0]}{k}"}] for k, name in enumerate(metrics.REQUEST_METRICS[kind])]
+            first_page_extra.append(_metric(
+                f"Fewest requests: {title} in {home_region} with any (Sum per period)", home_region, queries, 9, 6,
+                view="table", stat="Sum", table=table))
+            continue
         first_page_extra.append(_metric(
             f"Least-utilized {title}, whole fleet (average % of provisioned)", home_region,
             [[{"expression": least_utilized_query(kind), "label": "Utilization %", "id": f"q{kind[0]}"}]],
-            9, 6, view="table",
-            table={"summaryColumns": ["AVG", "MIN"], "showTimeSeriesData": False, "stickySummary": True,
-                   "layout": "horizontal"},
+            9, 6, view="table", table=table,
         ))
     header_alarms = _header_alarms(alarms)
     if header_alarms:
@@ -292,7 +352,7 @@ def build_pages(
     used_widgets, used_metrics, used_bytes = reserve_widgets, reserve_metrics, reserve_bytes
     for unit in _units(groups):
         row_alarms = [a for r in unit.resources for a in alarms_by_resource.get(r.arn, [])]
-        row = _resource_row(unit.resources, home_region, row_alarms, threshold)
+        row = _resource_row(unit.resources, home_region, row_alarms, threshold, derived)
         unit_widgets = len(row) + 1  # and the group text (first row of a group on a page)
         unit_metrics = sum(metric_count(w) for w in row)
         unit_bytes = len(json.dumps(row, separators=(",", ":"))) + 600
@@ -336,7 +396,7 @@ def build_pages(
                 widgets.append(_group_text(unit.group, unit.first))
                 previous = unit.group
             row_alarms = [a for r in unit.resources for a in alarms_by_resource.get(r.arn, [])]
-            widgets += _resource_row(unit.resources, home_region, row_alarms, threshold)
+            widgets += _resource_row(unit.resources, home_region, row_alarms, threshold, derived)
         _layout(widgets)
         body = {"start": TIME_RANGE, "periodOverride": "inherit", "widgets": widgets}
         check_limits(body)

@@ -14,12 +14,13 @@ import datetime as dt
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, clients, timeutil
+from . import clients, timeutil
 from . import dashboard_body as pages
+from .alarms import watched_resource
 from .config import Settings
 from .discovery import RegionDiscovery, Resource
 from .log import get_logger
@@ -50,18 +51,6 @@ def discover(settings: Settings) -> Tuple[List[Resource], Dict[str, str]]:
     return found, {region: error for region, _, error in results if error}
 
 
-def _resource_of(metric_alarm: Mapping[str, Any]) -> Optional[str]:
-    dimension_lists = [metric_alarm.get("Dimensions") or []]
-    for query in metric_alarm.get("Metrics") or []:
-        metric = ((query.get("MetricStat") or {}).get("Metric") or {})
-        dimension_lists.append(metric.get("Dimensions") or [])
-    for dims in dimension_lists:
-        found = arns.in_dimensions(dims)
-        if found is not None:
-            return found
-    return None
-
-
 def module_alarms(settings: Settings) -> List[pages.AlarmInfo]:
     """The module's alarms in the home region (names start with ``<name>-``)."""
     cw = clients.client("cloudwatch", settings.home_region)
@@ -73,7 +62,7 @@ def module_alarms(settings: Settings) -> List[pages.AlarmInfo]:
     for response in responses:
         for alarm in response.get("MetricAlarms", []):
             found.append(pages.AlarmInfo(alarm["AlarmName"], alarm["AlarmArn"], alarm.get("StateValue", ""),
-                                         alarm.get("StateUpdatedTimestamp"), _resource_of(alarm)))
+                                         alarm.get("StateUpdatedTimestamp"), watched_resource(alarm)))
         for alarm in response.get("CompositeAlarms", []):
             found.append(pages.AlarmInfo(alarm["AlarmName"], alarm["AlarmArn"], alarm.get("StateValue", ""),
                                          alarm.get("StateUpdatedTimestamp"), None))
@@ -92,7 +81,7 @@ def build(settings: Settings, reason: str, now: Optional[dt.datetime] = None) ->
         log.warning("alarms not readable; building without alarm widgets", extra={"error": str(exc)})
         alarms = []
     built = pages.build_pages(settings.dashboard_name, settings.home_region, resources, alarms, now,
-                              settings.utilization_threshold_percent)
+                              settings.utilization_threshold_percent, settings.derived_mode)
     cw = clients.client("cloudwatch", settings.home_region)
     warnings: List[Any] = []
     for name, body in built:

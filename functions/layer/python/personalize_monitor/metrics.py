@@ -33,6 +33,12 @@ METRIC_NAMES = {
     kind: (contract.METRICS[kind]["minimum"], contract.METRICS[kind]["average"], contract.METRICS[kind]["utilization"])
     for kind in ("campaign", "recommender")
 }
+# The AWS/Personalize request metrics of each kind: a campaign answers GetRecommendations or
+# GetPersonalizedRanking (its recipe decides), a recommender GetRecommendations.
+REQUEST_METRICS = {
+    "campaign": ("GetRecommendations", "GetPersonalizedRanking"),
+    "recommender": ("GetRecommendations",),
+}
 # The dimension (the resource's ARN) of each kind's metrics.
 DIMENSIONS = arns.DIMENSIONS
 # Published by the monitor once per run.

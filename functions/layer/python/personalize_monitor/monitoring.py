@@ -5,6 +5,10 @@ Publishes the seed's metrics (namespace ``PersonalizeMonitor``) to the deploymen
 ``campaignUtilization`` (dimension ``CampaignArn``); per recommender
 ``minRecommendationRequestsPerSecond``, ``averageRPS``, ``recommenderUtilization``
 (dimension ``RecommenderArn``); and ``monitorErrors`` (regions or steps that failed).
+With ``derived_metrics = "metric_math"`` only the minimum of each resource is published (the
+alarms and graphs compute rate and utilization from AWS/Personalize themselves) and the
+5-minute request window is not read at all: the measurements carry no requests, which is not
+an unknown read (nothing was missing; nothing needed it).
 Regions are worked on concurrently; one region's failure is logged, counted and does not
 stop the others. New describes stop when half the invocation's time is spent (DESCRIBE_SHARE):
 a cold start over a very large fleet finishes discovery over several runs, and until then its
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import alarms, commands, costchecks, dashboard_trigger, events, metrics
-from .config import Settings
+from .config import METRIC_MATH, Settings
 from .discovery import RegionDiscovery, Resource
 from .log import get_logger
 from .runcontext import Measurement, RunContext
@@ -56,13 +60,16 @@ class RegionResult:
 
 def measure_region(settings: Settings, region: str, now: dt.datetime,
                    deadline: Optional[float] = None) -> RegionResult:
-    """Discover the region's resources and read their requests in the last 5-minute window."""
+    """Discover the region's resources and read their requests in the last 5-minute window
+    (not with metric math: nothing the monitor publishes then needs them)."""
     result = RegionResult(region)
     try:
         discovery = RegionDiscovery(settings, region, deadline=deadline)
         result.resources = discovery.all()
         result.skipped = discovery.skipped
         result.deferred = discovery.deferred
+        if not reads_window(settings):
+            return result
         start, end = metrics.last_window(now)
         read = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS, "5-minute window")
         result.requests = {arn: sum(v for _, v in points) for arn, points in read.sums.items()}
@@ -71,6 +78,11 @@ def measure_region(settings: Settings, region: str, now: dt.datetime,
         result.error = f"{type(exc).__name__}: {exc}"
         log.error("region failed", extra={"region": region, "error": result.error}, exc_info=True)
     return result
+
+
+def reads_window(settings: Settings) -> bool:
+    """Whether a run reads the 5-minute request window (all modes but metric math)."""
+    return settings.derived_mode != METRIC_MATH
 
 
 def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) -> Dict[str, Any]:
@@ -84,20 +96,26 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
     measurements: List[Measurement] = []
     datums: List[Dict[str, Any]] = []
     unknown: Dict[str, str] = {}
+    stored = settings.publish_derived_metrics
     for res in results:
         unknown.update(res.unknown)
         for resource in res.resources:
+            if not reads_window(settings):
+                # Not read, so neither known nor unknown: the minimum only, no error.
+                measurements.append(Measurement(resource, None, None, None))
+                datums += metrics.resource_datums(resource, None, window_start, False)
+                continue
             requests = res.requests.get(resource.arn)
             if resource.arn in res.unknown or requests is None:
                 # Unknown is not zero: the minimum is published, the rate and utilization are not.
                 measurements.append(Measurement(resource, None, None, None))
-                datums += metrics.resource_datums(resource, None, window_start, settings.publish_derived_metrics)
+                datums += metrics.resource_datums(resource, None, window_start, stored)
                 continue
             average = requests / metrics.WINDOW_SECONDS
             measurements.append(
                 Measurement(resource, requests, average, metrics.utilization(average, resource.min_capacity))
             )
-            datums += metrics.resource_datums(resource, requests, window_start, settings.publish_derived_metrics)
+            datums += metrics.resource_datums(resource, requests, window_start, stored)
 
     ctx = RunContext(
         settings=settings,

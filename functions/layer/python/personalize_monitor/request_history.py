@@ -17,13 +17,13 @@ from .config import Settings
 from .discovery import Resource
 from .incoming import Command
 
-CAMPAIGN_METRICS = ("GetRecommendations", "GetPersonalizedRanking")
+CAMPAIGN_METRICS = metrics.REQUEST_METRICS[arns.KIND_CAMPAIGN]
 
 
 def _metric_resources(kind: str, arn: str, name: str, region: str) -> List[Resource]:
     """One pseudo-resource per request metric (request_sums adds series of the same ARN)."""
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    names = CAMPAIGN_METRICS if kind == arns.KIND_CAMPAIGN else ("GetRecommendations",)
+    names = metrics.REQUEST_METRICS[kind]
     return [
         Resource(arn=arn, kind=kind, name=name, region=region, status="ACTIVE", min_capacity=1,
                  metric_name=m, created=epoch, last_updated=epoch)

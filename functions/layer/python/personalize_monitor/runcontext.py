@@ -23,7 +23,8 @@ class Measurement:
     """One resource's last 5-minute window."""
 
     resource: Resource
-    # None when the window's read was incomplete (unknown is never published as 0).
+    # None when the window's read was incomplete (unknown is never published as 0), or was not
+    # made because nothing needed it (derived_metrics = "metric_math").
     requests: Optional[float]
     average: Optional[float]  # requests per second over the window
     utilization: Optional[float]  # percent of the provisioned minimum
