@@ -170,7 +170,8 @@ def _resource_row(resources: Sequence[Resource], home: str, alarms: Sequence[Ala
         rates.append([METRIC_NAMESPACE, avg_name, dim, r.arn, {"label": f"{r.name} actual"}])
         rates.append([METRIC_NAMESPACE, min_name, dim, r.arn, {"label": f"{r.name} provisioned", "stat": "Maximum"}])
         utilization.append([METRIC_NAMESPACE, util_name, dim, r.arn, {"label": r.name}])
-        latency.append([PERSONALIZE_NAMESPACE, LATENCY_METRICS.get(r.metric_name, "GetRecommendationsLatency"),
+        # The recipe's metric (the dashboard discovers with details); GetRecommendations if unknown.
+        latency.append([PERSONALIZE_NAMESPACE, LATENCY_METRICS.get(r.request_metrics[0], "GetRecommendationsLatency"),
                         dim, r.arn, {"label": r.name}])
     region = resources[0].region
     width = 6 if alarms else 8

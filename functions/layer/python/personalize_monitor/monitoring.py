@@ -51,6 +51,8 @@ class RegionResult:
     unknown: Dict[str, str] = field(default_factory=dict)
     skipped: List[Dict[str, str]] = field(default_factory=list)
     deferred: int = 0  # resources left for a later run by the describe time budget
+    restored: int = 0  # campaigns not in the warm cache whose minimum was restored (no describe)
+    described: int = 0  # DescribeCampaign calls
     error: str = ""
 
 
@@ -59,10 +61,12 @@ def measure_region(settings: Settings, region: str, now: dt.datetime,
     """Discover the region's resources and read their requests in the last 5-minute window."""
     result = RegionResult(region)
     try:
-        discovery = RegionDiscovery(settings, region, deadline=deadline)
+        discovery = RegionDiscovery(settings, region, deadline=deadline, now=now)
         result.resources = discovery.all()
         result.skipped = discovery.skipped
         result.deferred = discovery.deferred
+        result.restored = discovery.restored
+        result.described = discovery.described
         start, end = metrics.last_window(now)
         read = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS, "5-minute window")
         result.requests = {arn: sum(v for _, v in points) for arn, points in read.sums.items()}
@@ -146,7 +150,8 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
         "window_start": window_start.isoformat(),
         "monitored": len(measurements),
         "errors": errors,
-        "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "error": r.error or None}
+        "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "restored": r.restored,
+                               "described": r.described, "error": r.error or None}
                     for r in results},
         "skipped": [s for r in results for s in r.skipped],
         "unknown": unknown,
