@@ -303,13 +303,21 @@ def test_a_cold_start_restores_published_minimums_and_keeps_them_for_warm_runs(a
     assert aws.personalize.call_count("DescribeCampaign") == 0
     assert {arn: x.min_capacity for arn, x in again.items()} == {a.arn: 3, b.arn: 5, r.arn: 2}
 
-    # b is updated (its lastUpdatedDateTime moves past its datapoint): described, not restored.
+    # b is updated and a campaign is created: the warm container describes both and reads no
+    # published minimum (none can be newer than a change made after its previous run).
     aws.client("personalize").update_campaign(campaignArn=b.arn, minProvisionedTPS=2)
     aws.personalize.settle()
+    late = fleet.campaign("us-east-1", group, "late", min_tps=6)
     d, third, reads = warm_discovery(aws)
-    assert (d.restored, d.described, reads) == (0, 1, 1)
-    assert aws.personalize.call_count("DescribeCampaign") == 1 and third[b.arn].min_capacity == 2
+    assert (d.restored, d.described, reads) == (0, 2, 0)
+    assert aws.personalize.call_count("DescribeCampaign") == 2
+    assert (third[b.arn].min_capacity, third[late.arn].min_capacity) == (2, 6)
     assert third[b.arn].latest_update_status == "ACTIVE"
+    # A cold container after the update: b's datapoint (window 1) predates its update, so b is
+    # described; a is restored again; the new campaign has no datapoint: described.
+    d, fourth, reads = cold_discovery(aws)
+    assert (d.restored, d.described, reads) == (1, 2, 1)
+    assert {arn: x.min_capacity for arn, x in fourth.items()} == {a.arn: 3, b.arn: 2, late.arn: 6, r.arn: 2}
 
 
 @pytest.mark.parametrize(("updated_minutes_before", "restored"), [(-3, False), (0, False), (2, False), (6, True)])

@@ -6,10 +6,13 @@ order, from:
 
 1. the warm container's cache (``DescribeCache``), when its entry was made under the same
    ``lastUpdatedDateTime`` as the list shows now;
-2. the monitor's own published minimum (a *restore*): the ``minProvisionedTPS`` datapoints it
-   wrote for the campaign (namespace ``PersonalizeMonitor``, dimension ``CampaignArn``, home
-   region), read for every cache-missing campaign of the region in one batched GetMetricData
-   over the last ``RESTORE_LOOKBACK`` (see ``published_minimums``);
+2. in a cold start (the container's first discovery of the region), the monitor's own
+   published minimum (a *restore*): the ``minProvisionedTPS`` datapoints it wrote for the
+   campaign (namespace ``PersonalizeMonitor``, dimension ``CampaignArn``, home region), read for
+   every cache-missing campaign of the region in one batched GetMetricData over the last
+   ``RESTORE_LOOKBACK`` (see ``published_minimums``). A warm container does not try: a campaign
+   missing from its cache was created or updated after its previous run, so no datapoint of
+   this module proves it current;
 3. DescribeCampaign, at a bounded rate (``describe_rate_per_second``) and within the describe
    deadline, so that a cold start does not trip Personalize's throttling.
 
@@ -30,9 +33,10 @@ any skew between the monitor's clock and Personalize's under 5 min). Anything th
 prove this falls back to the describe (fail closed): a failed or partial read, a result
 message, no datapoint in the look-back, two different values in the latest period (Maximum !=
 Minimum: two writers disagreed), a value that is not a whole number >= 1, or a campaign updated
-less than ``RESTORE_MARGIN`` before T or after it. An update therefore costs one describe in
-the next cold start that finds no later datapoint; the very first cold start of a deployment
-(nothing published yet) describes every campaign. Restores consume neither the describe rate
+less than ``RESTORE_MARGIN`` before T or after it. An update therefore costs one describe, in
+the warm container that sees it or in a cold start before a later datapoint proves the new
+value; the very first cold start of a deployment (nothing published yet) describes every
+campaign. Restores consume neither the describe rate
 limiter nor the describe deadline (they are CloudWatch reads, 250 campaigns a call).
 
 What a restore cannot know: the campaign's latest update status (None: the action functions
@@ -55,7 +59,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from botocore.exceptions import ClientError
 
@@ -158,6 +162,8 @@ class DescribeCache:
         self.resources: Dict[str, Tuple[dt.datetime, Dict[str, Any]]] = {}
         self.solution_versions: Dict[str, Dict[str, Any]] = {}
         self.describes = 0
+        # Regions whose campaigns this container has tried to restore (its first discovery of each).
+        self.restore_tried: Set[str] = set()
 
     def clear(self) -> None:
         """Forget every describe, as a cold start would."""
@@ -165,6 +171,7 @@ class DescribeCache:
             self.resources.clear()
             self.solution_versions.clear()
             self.describes = 0
+            self.restore_tried.clear()
 
     def get(self, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
         with self.lock:
@@ -331,7 +338,17 @@ class RegionDiscovery:
     def _restore(self, listed: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, str]:
         """Cache a restored entry for each listed campaign missing from the cache whose published
         minimum proves current (module docstring); returns why each other one was not restored
-        (it is described as before)."""
+        (it is described as before).
+
+        Only in the container's first discovery of the region (a cold start): later, a campaign
+        missing from the warm cache was created or updated after this container's previous run
+        listed the region, and no datapoint of this module can be newer than that change unless
+        another container published it; the read would be a call spent for nothing.
+        """
+        with self.cache.lock:
+            if self.region in self.cache.restore_tried:
+                return {}
+            self.cache.restore_tried.add(self.region)
         missing = {arn: summary["lastUpdatedDateTime"] for arn, summary in listed
                    if self._cached(arn, summary["lastUpdatedDateTime"]) is None}
         if not missing:
