@@ -33,14 +33,9 @@ data "aws_iam_policy_document" "discovery" {
     }
   }
 
-  statement {
-    sid       = "DescribeSolutionVersions"
-    actions   = ["personalize:DescribeSolutionVersion"]
-    resources = local.solution_resources
-  }
-
   lifecycle {
-    # Otherwise DescribeSolutionVersions has no resources and IAM rejects the policy at apply.
+    # Otherwise the dashboard's DescribeSolutionVersions has no resources and IAM rejects the
+    # policy at apply.
     precondition {
       condition     = length(concat(local.campaign_resources, local.recommender_resources)) > 0
       error_message = "The campaign_arns and recommender_arns cannot both be [] (there would be nothing to monitor): use [\"all\"] or list ARNs in at least one of them."
@@ -336,6 +331,14 @@ data "aws_iam_policy_document" "dashboard" {
 
   # The pages list every monitored resource, found the way the monitor finds them.
   source_policy_documents = [data.aws_iam_policy_document.discovery.json]
+
+  statement {
+    sid = "DescribeSolutionVersions"
+    # The dataset group and recipe (latency metric) of each campaign; the monitor needs neither
+    # (it reads both request metrics of a campaign).
+    actions   = ["personalize:DescribeSolutionVersion"]
+    resources = local.solution_resources
+  }
 
   statement {
     sid = "WriteDashboardPages"

@@ -34,8 +34,13 @@ run "discovery" {
   }
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
-    error_message = "Solution versions are described in the monitored regions only."
+    condition     = one([for s in data.aws_iam_policy_document.dashboard[0].statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
+    error_message = "Solution versions are described (by the dashboard function) in the monitored regions only."
+  }
+
+  assert {
+    condition     = !contains(flatten([for d in [data.aws_iam_policy_document.discovery, data.aws_iam_policy_document.monitor, data.aws_iam_policy_document.monitor_alarms, data.aws_iam_policy_document.monitor_actions] : [for s in d.statement : tolist(s.actions)]]), "personalize:DescribeSolutionVersion")
+    error_message = "The monitor describes no solution version (it reads both request metrics of a campaign): only the dashboard function may."
   }
 
   assert {
@@ -181,8 +186,8 @@ run "explicit_arns" {
   }
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.discovery.statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
-    error_message = "Solution versions are described in the regions of the listed ARNs only."
+    condition     = one([for s in data.aws_iam_policy_document.dashboard[0].statement : s if s.sid == "DescribeSolutionVersions"]).resources == toset(["arn:aws:personalize:us-east-1:123456789012:solution/*", "arn:aws:personalize:eu-west-1:123456789012:solution/*"])
+    error_message = "Solution versions are described (by the dashboard function) in the regions of the listed ARNs only."
   }
 }
 

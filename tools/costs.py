@@ -83,7 +83,7 @@ def bench_fleet(n: int, regions: int) -> List[Resource]:
         group = f"arn:aws:personalize:{region}:123456789012:dataset-group/bench-{(i // len(names)) % 10}"
         out.append(Resource(arn=f"arn:aws:personalize:{region}:123456789012:{kind}/{kind[0]}{i:05d}", kind=kind,
                             name=f"{kind[0]}{i:05d}", region=region, status="ACTIVE", min_capacity=1,
-                            metric_name="GetRecommendations", created=epoch, last_updated=epoch,
+                            created=epoch, last_updated=epoch,
                             dataset_group_arn=group))
     return out
 

@@ -39,7 +39,7 @@ FIVE = dt.timedelta(minutes=5)
 def resource(name: str, kind: str, min_capacity: int) -> Resource:
     created = NOW - dt.timedelta(days=3)
     return Resource(arn=f"{ARN}:{kind}/{name}", kind=kind, name=name, region=HOME, status="ACTIVE",
-                    min_capacity=min_capacity, metric_name="GetRecommendations", created=created,
+                    min_capacity=min_capacity, created=created,
                     last_updated=created)
 
 

@@ -41,7 +41,6 @@ def resource(
         region=region,
         status="ACTIVE",
         min_capacity=min_capacity,
-        metric_name="GetRecommendations",
         created=created,
         last_updated=created,
     )

@@ -1,8 +1,10 @@
-"""Pins the monitor's call budget: N = 300 in 3 regions, every call of a steady-state run, per
-operation, is exactly what the README's formula (tools.call_budget) gives - in a quiet run, in
-the run an hour later that lists the alarms again, and in a run that finds a new resource (alarm
-listing, its two alarms, one dashboard rebuild request on the bus) - so one more call per resource,
-or per anything, fails it; and the metrics written equal those of the seed's per-resource
+"""Pins the monitor's call budget: N = 300 in 3 regions (half campaigns), every call of a run, per
+operation, is exactly what the README's formula (tools.call_budget) gives - in the first-ever cold
+run (every campaign described, no solution version), quiet runs (each renews by name the kept
+alarms of its 5-minute slot, never the whole listing), a run that finds a new resource (alarm listing, its two alarms, one dashboard
+rebuild request on the bus), and a cold run in a NEW container after those (every campaign restored
+from the published minimums: no describe at all) - so one more call per resource, or per anything,
+fails it; and the metrics the restored cold run writes equal those of the seed's per-resource
 algorithm (tools.bench_baseline) for the same traffic. A second test pins a run that decides
 (hourly checks, commands, protection-tag reads)."""
 
@@ -11,14 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from typing import Any, Mapping
+from typing import Any
 
-from personalize_monitor import costchecks, monitoring
+from personalize_monitor import alarms, costchecks, dashboard_build, monitoring, warmstate
 from personalize_monitor.config import Settings
 
 from tests.support.costactions import command_queues
 from tools import bench_baseline
-from tools.call_budget import MODULE_ALARMS, steady_state_budget
+from tools.call_budget import (
+    CHANGED,
+    MODULE_ALARMS,
+    QUIET,
+    cold_run_budget,
+    cold_run_calls,
+    steady_run_calls,
+    steady_state_budget,
+)
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
 
@@ -31,7 +41,7 @@ def window(offset: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch - epoch % 300 - 300 * offset, dt.timezone.utc)
 
 
-TRAFFIC_WINDOWS = (1, 2, 3, 13, 14)  # the windows the counted runs and the seed's way read
+TRAFFIC_WINDOWS = (1, 2, 3, 4, 14, 15)  # the windows the counted runs and the seed's way read
 
 
 def traffic(arn: str, dim: str, i: int) -> list[dict[str, object]]:
@@ -100,26 +110,6 @@ def module_alarms(aws: LocalAWS) -> None:
                             EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
 
 
-def formula(per_region: Mapping[str, tuple[int, int]], listing: bool, alarm_writes: int = 0,
-            events: int = 0) -> Counter[str]:
-    """The README's table, term by term, for a run whose hourly checks read nothing (every
-    minimum is 1 and idle retirement is off) and that sends no command."""
-    n = sum(c + r for c, r in per_region.values())
-    expected: Counter[str] = Counter()
-    for campaigns, recommenders in per_region.values():
-        expected["personalize:ListCampaigns"] += max(1, math.ceil(campaigns / 100))
-        expected["personalize:ListRecommenders"] += max(1, math.ceil(recommenders / 100))
-        expected["monitoring:GetMetricData"] += math.ceil((campaigns + recommenders) / 500)
-    expected["monitoring:PutMetricData"] = math.ceil((3 * n + 2) / 1000)
-    if listing:
-        expected["monitoring:DescribeAlarms"] = math.ceil((2 * n + MODULE_ALARMS) / 100)
-    if alarm_writes:
-        expected["monitoring:PutMetricAlarm"] = alarm_writes
-    if events:
-        expected["events:PutEvents"] = math.ceil(events / 10)
-    return expected
-
-
 def counted_run(aws: LocalAWS, monitor: Any, env: dict[str, str], offset: int) -> tuple[dict[str, Any], Counter[str]]:
     """One monitor run for window(offset), and every API call it made (service:operation -> count)."""
     aws.reset_calls()
@@ -133,31 +123,43 @@ def counted_run(aws: LocalAWS, monitor: Any, env: dict[str, str], offset: int) -
     return result, calls
 
 
-def test_steady_state_calls_are_exactly_the_formula_and_metrics_match_per_resource_algorithm(aws: LocalAWS) -> None:
+def test_cold_and_steady_calls_are_exactly_the_formula_and_metrics_match_per_resource_algorithm(
+    aws: LocalAWS
+) -> None:
     per_region = seed(aws, 300)
+    assert per_region == dict.fromkeys(REGIONS, (50, 50))
     module_alarms(aws)
     monitor = monitoring
     env = {"AWS_REGION": "us-east-1", "PM_REGIONS": '["us-east-1","eu-west-1","ap-southeast-2"]',
            "PM_DASHBOARD_NAME": "Amazon-Personalize-Monitor",
            "PM_DESCRIBE_RATE_PER_SECOND": "100", "PM_ALARM_WRITES_PER_SECOND": "100"}
-    # Cold run (describes, alarms created, the listing kept), not counted.
-    cold = monitor.run(Settings.from_env(env), window(14) + dt.timedelta(minutes=5, seconds=20))
-    assert cold["monitored"] == 300 and cold["errors"] == 0
-    assert cold["steps"]["alarms"]["counts"]["created"] == 600
+    # The first-ever run (a cold container, nothing published yet, no alarm, no dashboard page):
+    # the restore read finds nothing, every campaign is described (no solution version), every
+    # alarm created, one dashboard build requested.
+    first, calls = counted_run(aws, monitor, env, 15)
+    assert first["monitored"] == 300 and first["errors"] == 0
+    assert first["steps"]["alarms"]["counts"]["created"] == 600
+    assert {r: (v["described"], v["restored"]) for r, v in first["regions"].items()} == dict.fromkeys(REGIONS, (50, 0))
+    assert calls == cold_run_calls(per_region, first_ever=True, dashboard_pages=0, alarm_writes=600, events=1), \
+        dict(calls)
+    assert "personalize:DescribeSolutionVersion" not in calls
+    assert sum(calls.values()) - 600 <= cold_run_budget(per_region, first_ever=True, dashboard_pages=0, events=1)
 
-    # Five minutes later: nothing changed. No describe, no alarm call, no event.
-    quiet, calls = counted_run(aws, monitor, env, 13)
-    assert quiet["monitored"] == 300 and quiet["errors"] == 0
-    assert quiet["steps"]["alarms"]["listing"] == "kept listing"
-    assert calls == formula(per_region, listing=False), dict(calls)
-    assert sum(calls.values()) <= steady_state_budget(per_region, listing=False)
-
-    # An hour after the listing: the alarms are listed again ((2N + 12) / 100 pages), nothing else.
-    hourly, calls = counted_run(aws, monitor, env, 2)
-    assert hourly["errors"] == 0 and hourly["steps"]["alarms"]["listing"] == "DescribeAlarms"
-    assert hourly["steps"]["alarms"]["counts"] == {"created": 0, "updated": 0, "deleted": 0}
-    assert calls == formula(per_region, listing=True), dict(calls)
-    assert sum(calls.values()) <= steady_state_budget(per_region, listing=True)
+    # The following runs, nothing changed: no describe, no alarm write, no event; each renews by
+    # name the kept alarms of its 5-minute slot (about a twelfth), and over the 12 runs of an
+    # hour every alarm is read again once.
+    renewed: Counter[str] = Counter()
+    for offset in range(14, 2, -1):
+        at = window(offset) + dt.timedelta(minutes=5, seconds=20)
+        due = [n for n in alarms.LISTING.alarms if alarms.renewal_slot(n) == alarms.slot_of_time(at)]
+        quiet, calls = counted_run(aws, monitor, env, offset)
+        assert quiet["monitored"] == 300 and quiet["errors"] == 0
+        assert quiet["steps"]["alarms"]["listing"] == "kept listing"
+        assert quiet["steps"]["alarms"]["renewed"] == len(due)
+        assert calls == steady_run_calls(per_region, QUIET, renewed=len(due)), dict(calls)
+        assert sum(calls.values()) <= steady_state_budget(per_region)
+        renewed.update(due)
+    assert set(renewed) == set(alarms.LISTING.alarms) and set(renewed.values()) == {1}
 
     # A new recommender (recommenders need no describe): the wanted alarms changed, so the run
     # lists, writes its two alarms and asks for one dashboard rebuild on the bus.
@@ -169,19 +171,37 @@ def test_steady_state_calls_are_exactly_the_formula_and_metrics_match_per_resour
     aws.client("cloudwatch", region).put_metric_data(Namespace="AWS/Personalize",
                                                      MetricData=traffic(new, "RecommenderArn", 7))
     grown = {**per_region, region: (per_region[region][0], per_region[region][1] + 1)}
-    changed, calls = counted_run(aws, monitor, env, 1)
+    changed, calls = counted_run(aws, monitor, env, 2)
     assert changed["monitored"] == 301 and changed["errors"] == 0
     assert changed["steps"]["alarms"]["listing"] == "DescribeAlarms"
     assert changed["steps"]["alarms"]["counts"] == {"created": 2, "updated": 0, "deleted": 0}
     assert changed["steps"]["dashboard"]["requested"] is True
     assert changed["events"] == ["BuildPersonalizeMonitorDashboard"]
-    assert calls == formula(grown, listing=True, alarm_writes=2, events=1), dict(calls)
+    assert calls == steady_run_calls(grown, CHANGED, alarm_writes=2, events=1, alarmed_resources=300), dict(calls)
     assert sum(calls.values()) - 2 <= steady_state_budget(grown, events=1, listing=True)
 
+    # The dashboard function builds the pages that run asked for (not counted: another function).
+    pages = len(dashboard_build.build(Settings.from_env(env), "test", NOW)["dashboards"])
+    assert pages >= 1
+
+    # A NEW container (cold) after those runs: every campaign's minimum is restored from the
+    # datapoints the earlier runs published - no DescribeCampaign, no DescribeSolutionVersion; the
+    # alarms are listed once (a new container has no listing) and the deployed pages read once.
+    warmstate.forget()
+    restored, calls = counted_run(aws, monitor, env, 1)
+    assert restored["monitored"] == 301 and restored["errors"] == 0
+    assert {r: (v["described"], v["restored"]) for r, v in restored["regions"].items()} == dict.fromkeys(
+        REGIONS, (0, 50))
+    assert restored["steps"]["alarms"]["counts"] == {"created": 0, "updated": 0, "deleted": 0}
+    assert restored["steps"]["dashboard"] == {"compared_with": "deployed dashboard", "added": 0, "removed": 0}
+    assert calls == cold_run_calls(grown, first_ever=False, dashboard_pages=pages), dict(calls)
+    assert "personalize:DescribeCampaign" not in calls and "personalize:DescribeSolutionVersion" not in calls
+    assert sum(calls.values()) <= cold_run_budget(grown, first_ever=False, dashboard_pages=pages)
+
     ours = published(aws, window(1))
-    # The seed's way over the same fleet, two windows earlier (identical traffic).
-    bench_baseline.run(list(REGIONS), window(3) + dt.timedelta(minutes=5, seconds=20))
-    theirs = published(aws, window(3))
+    # The seed's way over the same fleet, three windows earlier (identical traffic).
+    bench_baseline.run(list(REGIONS), window(4) + dt.timedelta(minutes=5, seconds=20))
+    theirs = published(aws, window(4))
     assert len(ours) == 903
     assert ours.keys() == theirs.keys()
     for key, value in ours.items():
@@ -216,6 +236,8 @@ def test_a_run_that_decides_adds_its_checks_commands_and_tag_reads_exactly(aws: 
     first = next(w for w in range(2, 14) if due_at(w) and due_at(w - 1))
     cold = monitor.run(Settings.from_env(env), window(first) + dt.timedelta(minutes=5, seconds=20))
     assert cold["errors"] == 0 and cold["commands"], cold["steps"]["cost_checks"]
+    at = window(first - 1) + dt.timedelta(minutes=5, seconds=20)
+    renewed = [n for n in alarms.LISTING.alarms if alarms.renewal_slot(n) == alarms.slot_of_time(at)]
     deciding, calls = counted_run(aws, monitor, env, first - 1)
     assert deciding["errors"] == 0
     decided = deciding["steps"]["cost_checks"]["commands"]
@@ -223,7 +245,7 @@ def test_a_run_that_decides_adds_its_checks_commands_and_tag_reads_exactly(aws: 
     assert len(decided) == due == due_at(first - 1) > 0
     assert {c["action"] for c in decided} == {"update"} and {c["new_min"] for c in decided} == {3}
     regions_due = {c["arn"].split(":")[3] for c in decided}
-    expected = formula(per_region, listing=False)
+    expected = Counter(steady_run_calls(per_region, QUIET, renewed=len(renewed)))
     expected["monitoring:GetMetricData"] += len(regions_due)  # one history read per region with checks due
     expected["sqs:SendMessageBatch"] = math.ceil(len(decided) / 10)
     expected["personalize:ListTagsForResource"] = len(decided)

@@ -66,7 +66,7 @@ def observations(draw: st.DrawFn) -> tuple[Settings, costchecks.Observation]:
     ]))
     resource = Resource(
         arn=f"arn:aws:personalize:{HOME}:{ACCOUNT}:{kind}/r", kind=kind, name="r", region=HOME, status=status,
-        min_capacity=draw(st.integers(min_value=1, max_value=300)), metric_name="GetRecommendations",
+        min_capacity=draw(st.integers(min_value=1, max_value=300)),
         created=created, last_updated=updated, latest_update_status=update_status,
     )
     end = int(NOW.timestamp()) // 3600 * 3600

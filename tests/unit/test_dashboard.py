@@ -27,7 +27,7 @@ from personalize_monitor.config import Settings
 from personalize_monitor.discovery import Resource
 from personalize_monitor.runcontext import Measurement, RunContext
 
-from tools.fleet import Fleet
+from tools.fleet import RANKING_RECIPE, USER_RECIPE, Fleet
 from tools.localaws import ROOT, LocalAWS
 
 T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
@@ -60,10 +60,10 @@ def make_fleet(count: int, regions: tuple[str, ...] = REGIONS) -> list[Resource]
             if i >= count:
                 break
             kind = "recommender" if i % 4 == 0 else "campaign"
-            metric = "GetPersonalizedRanking" if kind == "campaign" and i % 5 == 0 else "GetRecommendations"
+            recipe = RANKING_RECIPE if kind == "campaign" and i % 5 == 0 else USER_RECIPE
             out.append(Resource(
                 arn=f"arn:aws:personalize:{region}:{ACCOUNT}:{kind}/res-{i:04d}", kind=kind, name=f"res-{i:04d}",
-                region=region, status="ACTIVE", min_capacity=1 + i % 7, metric_name=metric, created=T0,
+                region=region, status="ACTIVE", min_capacity=1 + i % 7, recipe_arn=recipe, created=T0,
                 last_updated=T0, dataset_group_arn=dsg,
             ))
         group += 1
@@ -204,7 +204,8 @@ def test_each_resource_gets_the_three_graphs_and_its_alarms() -> None:
               and any(target.arn in e for e in w["properties"]["metrics"])]
     names = sorted(e[1] for w in graphs for e in w["properties"]["metrics"] if target.arn in e)
     min_name, avg_name, util_name = metrics.METRIC_NAMES[target.kind]
-    latency = pages.LATENCY_METRICS[target.metric_name]
+    (request_metric,) = target.request_metrics
+    latency = pages.LATENCY_METRICS[request_metric]
     assert names == sorted([min_name, avg_name, util_name, latency])
     alarm_widgets = [w for w in body["widgets"] if w["type"] == "alarm" and w["y"] == graphs[0]["y"]]
     assert {a.arn for a in alarms if a.resource_arn == target.arn} <= set(alarm_widgets[0]["properties"]["alarms"])
@@ -426,6 +427,39 @@ def test_build_writes_pages_and_deletes_the_ones_no_longer_needed(
     assert second["dashboards"] == ["Dash"] and second["deleted"] == sorted(extra)
     names = sorted(e["DashboardName"] for e in cw.list_dashboards()["DashboardEntries"])
     assert names == ["Dash", "Dash-Unrelated"]
+
+
+def test_build_discovers_with_details_even_after_the_monitor_restored(aws: LocalAWS) -> None:
+    """The dashboard's discovery describes each campaign and its solution version (details=True):
+    dataset groups and the recipe's latency metric, even when this process's cache holds the
+    monitor's restored entries (which name no solution version); the monitor itself describes no
+    solution version."""
+    from personalize_monitor import monitoring, warmstate
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    fleet = Fleet(aws, now)
+    group = fleet.dataset_group(HOME, "shop")
+    ranking = fleet.campaign(HOME, group, "rank", min_tps=2, ranking=True)
+    plain = fleet.campaign(HOME, group, "plain", min_tps=3)
+    settings = Settings(home_region=HOME, regions=(HOME,), dashboard_name="Dash", describe_rate_per_second=100,
+                        auto_adjust_min_tps=False)
+    monitoring.run(settings, now - dt.timedelta(minutes=10))  # first-ever run: describes, publishes
+    warmstate.forget()
+    restored = monitoring.run(settings, now - dt.timedelta(minutes=5))
+    assert restored["regions"][HOME]["restored"] == 2
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 0
+    aws.personalize.reset_calls()
+    built = dashboard_build.build(settings, "test")
+    assert built["resources"] == 2
+    assert aws.personalize.call_count("DescribeCampaign") == 2  # restored entries are no use to it
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 2
+    body = json.loads(aws.client("cloudwatch", HOME).get_dashboard(DashboardName="Dash")["DashboardBody"])
+    check_body(body)
+    latency = {e[3]: e[1] for w in body["widgets"] if w["type"] == "metric"
+               for e in w["properties"]["metrics"] if isinstance(e[0], str) and e[1].endswith("Latency")}
+    assert latency == {ranking.arn: "GetPersonalizedRankingLatency", plain.arn: "GetRecommendationsLatency"}
+    text = " ".join(w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text")
+    assert "Dataset group shop" in text
 
 
 def test_build_leaves_the_dashboard_when_a_region_fails(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:

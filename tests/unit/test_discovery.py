@@ -1,4 +1,6 @@
-"""Discovery against the Personalize stand-in: scope, regions, pagination, skips, throttling."""
+"""Discovery against the Personalize stand-in: scope, regions, pagination, skips, throttling, the
+monitor's (no solution version, both request metrics) and the dashboard's (details) discovery, and
+the restore of a cold start's minimums from the monitor's own published datapoints."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ def settings(**env: str) -> Settings:
     return Settings.from_env({"AWS_REGION": "us-east-1", **env})
 
 
-def discover(s: Settings) -> dict[str, discovery.Resource]:
+def discover(s: Settings, details: bool = False) -> dict[str, discovery.Resource]:
     found: dict[str, discovery.Resource] = {}
     for region in s.monitored_regions:
-        for r in RegionDiscovery(s, region).all():
+        for r in RegionDiscovery(s, region, details=details).all():
             found[r.arn] = r
     return found
 
@@ -37,12 +39,22 @@ def test_all_in_home_region_by_default(aws: LocalAWS, fleet: Fleet) -> None:
     c = fleet.campaign("us-east-1", us, "c1", min_tps=3, ranking=True)
     r = fleet.recommender("us-east-1", us, "r1", min_rps=7)
     fleet.campaign("eu-west-1", eu, "c-eu", min_tps=1)
+    aws.personalize.reset_calls()
     found = discover(settings())
     assert set(found) == {c.arn, r.arn}
-    assert found[c.arn].min_capacity == 3 and found[c.arn].metric_name == "GetPersonalizedRanking"
-    assert found[c.arn].dataset_group_arn == us
+    # The monitor describes no solution version: the recipe is unknown, both request metrics are read.
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 0
+    assert found[c.arn].min_capacity == 3 and found[c.arn].recipe_arn is None
+    assert found[c.arn].request_metrics == ("GetRecommendations", "GetPersonalizedRanking")
+    assert found[c.arn].dataset_group_arn is None
     assert found[r.arn].min_capacity == 7 and found[r.arn].dimension == "RecommenderArn"
+    assert found[r.arn].request_metrics == ("GetRecommendations",)
     assert found[r.arn].config["minRecommendationRequestsPerSecond"] == 7
+    # The dashboard's discovery (details): the solution version's recipe and dataset group.
+    detailed = discover(settings(), details=True)
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 1
+    assert detailed[c.arn].request_metrics == ("GetPersonalizedRanking",) and detailed[c.arn].dataset_group_arn == us
+    assert detailed[r.arn].request_metrics == ("GetRecommendations",) and detailed[r.arn].dataset_group_arn == us
 
 
 def test_all_across_listed_regions(aws: LocalAWS, fleet: Fleet) -> None:
@@ -90,7 +102,9 @@ def test_pagination_past_one_page(aws: LocalAWS, fleet: Fleet) -> None:
     assert len(found) == 350
     assert aws.personalize.call_count("ListCampaigns") == 3  # pages of 100
     assert aws.personalize.call_count("ListRecommenders") == 2
-    assert aws.personalize.call_count("DescribeSolutionVersion") == 1  # cached, immutable
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 0  # the monitor's discovery
+    assert len(discover(settings(PM_DESCRIBE_RATE_PER_SECOND="100"), details=True)) == 350
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 1  # with details: cached, immutable
 
 
 def test_describe_cache_only_redescribes_changed_resources(aws: LocalAWS, fleet: Fleet) -> None:
@@ -200,6 +214,8 @@ def test_an_incomplete_region_keeps_its_alarms_and_is_not_an_error(aws: LocalAWS
     full = monitoring.run(s, now)
     assert full["monitored"] == 4 and full["steps"]["alarms"]["counts"]["created"] == 8
     discovery.CACHE.clear()  # a new container: cold, and this time without time to describe
+    # (nor to restore: the read of the published minimums fails, so every campaign needs a describe)
+    aws.set_metric_faults([{"match": "campaign/", "metric": "minProvisionedTPS", "kind": "InternalError"}])
     partial = monitoring.run(s, now + dt.timedelta(minutes=5), deadline=time.monotonic())
     assert partial["monitored"] == 0 and partial["errors"] == 0
     assert partial["regions"]["us-east-1"]["deferred"] == 4
@@ -225,3 +241,204 @@ def test_the_describe_deadline_comes_from_the_lambda_context() -> None:
     for odd in (None, "soon", float("nan"), -5, 0):
         assert monitoring.describe_deadline(Context(odd)) is None
     assert monitoring.describe_deadline(object()) is None
+
+
+# -- restore: a cold start's minimums from the monitor's own published datapoints --------------
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def window(back: int) -> dt.datetime:
+    """The start of the 5-minute window ``back`` windows before the one holding NOW."""
+    epoch = int(NOW.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % 300 - 300 * back, dt.timezone.utc)
+
+
+def publish_minimum(aws: LocalAWS, arn: str, at: dt.datetime, value: float) -> None:
+    """A minProvisionedTPS datapoint as the monitor writes it (home region, window start)."""
+    aws.client("cloudwatch", "us-east-1").put_metric_data(Namespace="PersonalizeMonitor", MetricData=[{
+        "MetricName": "minProvisionedTPS", "Dimensions": [{"Name": "CampaignArn", "Value": arn}],
+        "Timestamp": at, "Value": value, "Unit": "Count/Second"}])
+
+
+def cold_discovery(aws: LocalAWS, **env: str) -> tuple[RegionDiscovery, dict[str, discovery.Resource], int]:
+    """A cold container's discovery of us-east-1 at NOW: (discovery, resources, GetMetricData calls)."""
+    discovery.CACHE.clear()
+    return warm_discovery(aws, **env)
+
+
+def warm_discovery(aws: LocalAWS, **env: str) -> tuple[RegionDiscovery, dict[str, discovery.Resource], int]:
+    aws.reset_calls()
+    aws.personalize.reset_calls()
+    d = RegionDiscovery(settings(**env), "us-east-1", now=NOW)
+    found = {r.arn: r for r in d.all()}
+    reads = sum(c["count"] for c in aws.calls() if c["operation"] == "GetMetricData")
+    return d, found, reads
+
+
+def test_a_cold_start_restores_published_minimums_and_keeps_them_for_warm_runs(aws: LocalAWS, fleet: Fleet) -> None:
+    group = fleet.dataset_group("us-east-1", "g")
+    a = fleet.campaign("us-east-1", group, "a", min_tps=3, ranking=True)
+    b = fleet.campaign("us-east-1", group, "b", min_tps=5)
+    r = fleet.recommender("us-east-1", group, "r", min_rps=2)
+    publish_minimum(aws, a.arn, window(9), 7)  # an older value: only the latest period counts
+    publish_minimum(aws, a.arn, window(2), 3)
+    publish_minimum(aws, b.arn, window(1), 5)
+    d, found, reads = cold_discovery(aws)
+    assert set(found) == {a.arn, b.arn, r.arn}
+    assert aws.personalize.call_count("DescribeCampaign") == 0
+    assert aws.personalize.call_count("DescribeSolutionVersion") == 0
+    assert (d.restored, d.described, reads) == (2, 0, 1)  # one batched read for the region's campaigns
+    listed = {c["campaignArn"]: c for c in aws.client("personalize").list_campaigns()["campaigns"]}
+    for seeded, minimum in ((a, 3), (b, 5)):
+        restored = found[seeded.arn]
+        assert restored.min_capacity == minimum and restored.status == "ACTIVE" and restored.name == seeded.name
+        assert restored.latest_update_status is None and restored.config == {} and restored.recipe_arn is None
+        assert restored.last_updated == listed[seeded.arn]["lastUpdatedDateTime"]
+        assert restored.created == listed[seeded.arn]["creationDateTime"]
+    assert found[a.arn].request_metrics == ("GetRecommendations", "GetPersonalizedRanking")
+
+    # The next (warm) run reuses the restored entries: no read, no describe.
+    d, again, reads = warm_discovery(aws)
+    assert (d.restored, d.described, reads) == (0, 0, 0)
+    assert aws.personalize.call_count("DescribeCampaign") == 0
+    assert {arn: x.min_capacity for arn, x in again.items()} == {a.arn: 3, b.arn: 5, r.arn: 2}
+
+    # b is updated and a campaign is created: the warm container describes both and reads no
+    # published minimum (none can be newer than a change made after its previous run).
+    aws.client("personalize").update_campaign(campaignArn=b.arn, minProvisionedTPS=2)
+    aws.personalize.settle()
+    late = fleet.campaign("us-east-1", group, "late", min_tps=6)
+    d, third, reads = warm_discovery(aws)
+    assert (d.restored, d.described, reads) == (0, 2, 0)
+    assert aws.personalize.call_count("DescribeCampaign") == 2
+    assert (third[b.arn].min_capacity, third[late.arn].min_capacity) == (2, 6)
+    assert third[b.arn].latest_update_status == "ACTIVE"
+    # A cold container after the update: b's datapoint (window 1) predates its update, so b is
+    # described; a is restored again; the new campaign has no datapoint: described.
+    d, fourth, reads = cold_discovery(aws)
+    assert (d.restored, d.described, reads) == (1, 2, 1)
+    assert {arn: x.min_capacity for arn, x in fourth.items()} == {a.arn: 3, b.arn: 2, late.arn: 6, r.arn: 2}
+
+
+@pytest.mark.parametrize(("updated_minutes_before", "restored"), [(-3, False), (0, False), (2, False), (6, True)])
+def test_a_campaign_updated_at_or_after_its_datapoint_is_described(
+    aws: LocalAWS, updated_minutes_before: int, restored: bool
+) -> None:
+    """The datapoint must be later than lastUpdatedDateTime by more than RESTORE_MARGIN (5 min:
+    a direct invocation may name a run time up to 10 minutes ahead of its clock)."""
+    at = window(1)
+    fleet = Fleet(aws, now=at)
+    group = fleet.dataset_group("us-east-1", "g")
+    c = fleet.campaign("us-east-1", group, "c", min_tps=4, updated_hours_ago=updated_minutes_before / 60)
+    publish_minimum(aws, c.arn, at, 9)  # a value that differs from the campaign's: what a stale one would be
+    d, found, _ = cold_discovery(aws)
+    assert (d.restored, d.described) == ((1, 0) if restored else (0, 1))
+    assert found[c.arn].min_capacity == (9 if restored else 4)
+
+
+@pytest.mark.parametrize("fault", ["InternalError", "Forbidden", "PartialDataNoNext", "Missing", "Message"])
+def test_an_incomplete_restore_read_falls_back_to_the_describe(aws: LocalAWS, fleet: Fleet, fault: str) -> None:
+    group = fleet.dataset_group("us-east-1", "g")
+    a = fleet.campaign("us-east-1", group, "a", min_tps=3)
+    b = fleet.campaign("us-east-1", group, "b", min_tps=5)
+    for back in range(1, 7):
+        publish_minimum(aws, a.arn, window(back), 3)
+        publish_minimum(aws, b.arn, window(back), 5)
+    aws.set_metric_faults([{"match": a.arn, "metric": "minProvisionedTPS", "kind": fault}])
+    d, found, _ = cold_discovery(aws)
+    assert (d.restored, d.described) == (1, 1)  # b restored, a described
+    assert aws.personalize.call_count("DescribeCampaign") == 1
+    assert (found[a.arn].min_capacity, found[b.arn].min_capacity) == (3, 5)
+
+
+def test_a_restore_read_split_over_pages_is_followed_and_restores(aws: LocalAWS, fleet: Fleet) -> None:
+    group = fleet.dataset_group("us-east-1", "g")
+    a = fleet.campaign("us-east-1", group, "a", min_tps=3)
+    for back in range(1, 7):
+        publish_minimum(aws, a.arn, window(back), 3)
+    aws.set_metric_faults([{"match": a.arn, "metric": "minProvisionedTPS", "kind": "PartialData"}])
+    d, found, reads = cold_discovery(aws)
+    assert (d.restored, d.described, reads) == (1, 0, 2) and found[a.arn].min_capacity == 3
+
+
+def test_a_failed_restore_call_falls_back_to_describing_every_campaign(
+    aws: LocalAWS, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+    from personalize_monitor import clients
+
+    group = fleet.dataset_group("us-east-1", "g")
+    made = [fleet.campaign("us-east-1", group, f"c{i}", min_tps=2 + i) for i in range(3)]
+    for c in made:
+        publish_minimum(aws, c.arn, window(1), c.min_capacity)
+    real = clients.client
+
+    class Down:
+        def get_metric_data(self, **kwargs: object) -> object:
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "down"}}, "GetMetricData")
+
+    monkeypatch.setattr(clients, "client", lambda service, region: Down() if service == "cloudwatch"
+                        else real(service, region))
+    d, found, _ = cold_discovery(aws)
+    assert (d.restored, d.described) == (0, 3)
+    assert [found[c.arn].min_capacity for c in made] == [2, 3, 4]
+
+
+@pytest.mark.parametrize("case", ["two values in the latest period", "no datapoint", "older than the look-back",
+                                  "not a whole number", "zero"])
+def test_no_single_current_value_means_a_describe(aws: LocalAWS, fleet: Fleet, case: str) -> None:
+    group = fleet.dataset_group("us-east-1", "g")
+    c = fleet.campaign("us-east-1", group, "c", min_tps=4)
+    if case == "two values in the latest period":
+        publish_minimum(aws, c.arn, window(3), 4)
+        publish_minimum(aws, c.arn, window(1), 4)
+        publish_minimum(aws, c.arn, window(1) + dt.timedelta(seconds=30), 6)  # another writer, same period
+    elif case == "older than the look-back":
+        publish_minimum(aws, c.arn, window(1) - discovery.RESTORE_LOOKBACK - dt.timedelta(minutes=5), 4)
+    elif case == "not a whole number":
+        publish_minimum(aws, c.arn, window(1), 4.5)
+    elif case == "zero":
+        publish_minimum(aws, c.arn, window(1), 0)
+    d, found, reads = cold_discovery(aws)
+    assert (d.restored, d.described, reads) == (0, 1, 1)
+    assert found[c.arn].min_capacity == 4
+
+
+def test_a_new_container_restores_what_the_previous_one_published(aws: LocalAWS, fleet: Fleet) -> None:
+    """The monitor end to end: a first-ever cold run describes, a later cold container restores
+    every campaign from the first run's datapoints and publishes the same minimums."""
+    from personalize_monitor import warmstate
+
+    group = fleet.dataset_group("us-east-1", "g")
+    made = [fleet.campaign("us-east-1", group, f"c{i}", min_tps=1 + i, ranking=i == 0) for i in range(4)]
+    s = settings(PM_AUTO_ADJUST_MIN_TPS="false", PM_ALARM_WRITES_PER_SECOND="100")
+    first = monitoring.run(s, window(2) + dt.timedelta(minutes=5, seconds=20))
+    assert first["regions"]["us-east-1"]["described"] == 4 and first["regions"]["us-east-1"]["restored"] == 0
+    warmstate.forget()
+    aws.personalize.reset_calls()
+    second = monitoring.run(s, window(1) + dt.timedelta(minutes=5, seconds=20))
+    assert second["regions"]["us-east-1"]["described"] == 0 and second["regions"]["us-east-1"]["restored"] == 4
+    assert aws.personalize.call_count("DescribeCampaign") == 0
+    assert second["errors"] == 0 and second["steps"]["alarms"]["counts"] == {"created": 0, "updated": 0, "deleted": 0}
+    assert {r["arn"]: r["min_capacity"] for r in second["resources"]} == {c.arn: c.min_capacity for c in made}
+
+
+def test_a_ranking_campaign_is_measured_on_get_personalized_ranking_without_its_recipe(
+    aws: LocalAWS, fleet: Fleet
+) -> None:
+    """The monitor reads both request metrics of a campaign whose recipe it does not know: a
+    ranking campaign's GetPersonalizedRanking traffic and another's GetRecommendations count."""
+    group = fleet.dataset_group("us-east-1", "g")
+    ranking = fleet.campaign("us-east-1", group, "rank", min_tps=2, ranking=True)
+    plain = fleet.campaign("us-east-1", group, "plain", min_tps=2)
+    rec = fleet.recommender("us-east-1", group, "rec", min_rps=2)
+    start = window(1)
+    for seeded, count in ((ranking, 600), (plain, 300), (rec, 150)):
+        fleet.traffic(seeded, {start: count})
+    s = settings(PM_AUTO_ADJUST_MIN_TPS="false", PM_ALARM_WRITES_PER_SECOND="100")
+    result = monitoring.run(s, start + dt.timedelta(minutes=5, seconds=20))
+    assert result["errors"] == 0 and result["unknown"] == {}
+    requests = {r["arn"]: r["requests"] for r in result["resources"]}
+    assert requests == {ranking.arn: 600, plain.arn: 300, rec.arn: 150}
+    average = {r["arn"]: r["average"] for r in result["resources"]}
+    assert average[ranking.arn] == 2.0

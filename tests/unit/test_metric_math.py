@@ -12,7 +12,7 @@ T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
 def resource(kind: str = "campaign", min_capacity: int = 10) -> Resource:
     return Resource(
         arn=f"arn:aws:personalize:us-east-1:123456789012:{kind}/r", kind=kind, name="r", region="us-east-1",
-        status="ACTIVE", min_capacity=min_capacity, metric_name="GetRecommendations", created=T0, last_updated=T0,
+        status="ACTIVE", min_capacity=min_capacity, created=T0, last_updated=T0,
     )
 
 

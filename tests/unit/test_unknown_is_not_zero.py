@@ -45,7 +45,7 @@ from tests.support.costactions import (
     settings,
     settled,
 )
-from tools.fleet import Fleet, Seeded
+from tools.fleet import RANKING_RECIPE, USER_RECIPE, Fleet, Seeded
 from tools.localaws import LocalAWS
 
 T0 = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
@@ -65,8 +65,10 @@ def fleet(aws: LocalAWS) -> Fleet:
 
 
 def as_resource(seeded: Seeded, min_capacity: int = 10) -> Resource:
+    """The seeded resource with its recipe known (one request metric: one query per resource)."""
+    recipe = RANKING_RECIPE if seeded.metric_name == "GetPersonalizedRanking" else USER_RECIPE
     return Resource(arn=seeded.arn, kind=seeded.kind, name=seeded.arn.rsplit("/", 1)[1], region=HOME,
-                    status="ACTIVE", min_capacity=min_capacity, metric_name=seeded.metric_name,
+                    status="ACTIVE", min_capacity=min_capacity, recipe_arn=recipe,
                     created=T0 - dt.timedelta(hours=100), last_updated=T0 - dt.timedelta(hours=100))
 
 
@@ -131,11 +133,14 @@ def test_a_call_that_fails_after_its_retries_makes_its_batch_unknown_and_the_res
 
 def test_a_campaign_read_on_both_metrics_is_unknown_when_either_query_is(aws: LocalAWS, fleet: Fleet) -> None:
     made = three_campaigns(aws, fleet)
-    both = [Resource(**{**vars(as_resource(made[0])), "metric_name": m})
-            for m in ("GetRecommendations", "GetPersonalizedRanking")]
+    recipe_unknown = Resource(**{**vars(as_resource(made[0])), "recipe_arn": None})  # as the monitor sees it
+    assert recipe_unknown.request_metrics == ("GetRecommendations", "GetPersonalizedRanking")
     aws.set_metric_faults([{"match": made[0].arn, "metric": "GetPersonalizedRanking", "kind": "InternalError"}])
-    read = metrics.request_sums(HOME, both, T0 - dt.timedelta(minutes=30), T0, 300)
+    read = metrics.request_sums(HOME, [recipe_unknown], T0 - dt.timedelta(minutes=30), T0, 300)
     assert list(read.unknown) == [made[0].arn] and "GetPersonalizedRanking" in read.unknown[made[0].arn]
+    aws.set_metric_faults([])
+    read = metrics.request_sums(HOME, [recipe_unknown], T0 - dt.timedelta(minutes=30), T0, 300)
+    assert read.total(made[0].arn) == 600  # its GetRecommendations requests; the other metric has no data
 
 
 # -- the monitor ------------------------------------------------------------------------------------
@@ -150,7 +155,9 @@ def test_the_monitor_publishes_no_rate_for_an_unknown_resource_and_counts_it(aws
     unknown = next(r for r in summary["resources"] if r["arn"] == made[1].arn)
     assert (unknown["requests"], unknown["average"], unknown["utilization"]) == (None, None, None)
     logged = [r for r in logs if r["message"] == "metric data unknown"]
-    assert [(r["arn"], r["status"]) for r in logged] == [(made[1].arn, "InternalError")]
+    # The monitor does not know the recipe: both request metrics of the campaign were read, both failed.
+    assert [(r["arn"], r["metric"], r["status"]) for r in logged] == [
+        (made[1].arn, "GetRecommendations", "InternalError"), (made[1].arn, "GetPersonalizedRanking", "InternalError")]
     cw = aws.client("cloudwatch", HOME)
     window = T0 - dt.timedelta(minutes=5)
 
@@ -303,7 +310,7 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Resource], dict[tuple[str, str], st
     for i in range(count):
         arn = f"arn:aws:personalize:{HOME}:{ACCOUNT}:campaign/p{i}"
         resources.append(Resource(arn=arn, kind=arns.KIND_CAMPAIGN, name=f"p{i}", region=HOME, status="ACTIVE",
-                                  min_capacity=10, metric_name="GetRecommendations",
+                                  min_capacity=10, recipe_arn=USER_RECIPE,
                                   created=NOW - dt.timedelta(days=30), last_updated=NOW - dt.timedelta(days=30)))
         if draw(st.booleans()):
             busy.add(arn)  # 1 request/s against a minimum of 10: a step-down when its data is complete
@@ -343,7 +350,7 @@ def test_incomplete_inputs_never_decide_and_complete_ones_always_do(
 def test_decide_refuses_an_observation_marked_unknown() -> None:
     s = Settings(home_region=HOME, auto_delete_or_stop_idle_resources=True, idle_threshold_hours=24)
     r = Resource(arn=f"arn:aws:personalize:{HOME}:{ACCOUNT}:campaign/x", kind=arns.KIND_CAMPAIGN, name="x",
-                 region=HOME, status="ACTIVE", min_capacity=10, metric_name="GetRecommendations",
+                 region=HOME, status="ACTIVE", min_capacity=10, recipe_arn=USER_RECIPE,
                  created=NOW - dt.timedelta(days=30), last_updated=NOW - dt.timedelta(days=30))
     idle = costchecks.Observation(r, {}, 0.0)
     assert costchecks.decide(s, NOW, idle).action == costchecks.DELETE

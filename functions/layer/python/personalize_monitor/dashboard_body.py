@@ -182,7 +182,7 @@ def _requests(r: Resource, number: int, home: str) -> Tuple[List[List[Any]], str
     and the expression of its requests per second."""
     dim = arns.DIMENSIONS[r.kind]
     entries: List[List[Any]] = []
-    for k, name in enumerate(metrics.REQUEST_METRICS[r.kind]):
+    for k, name in enumerate(r.request_metrics):  # the recipe's one (the dashboard describes), else all
         entries.append([PERSONALIZE_NAMESPACE, name, dim, r.arn, {"id": f"r{number}m{k}", "stat": "Sum",
                                                                  "visible": False}])
     ids = [str(e[-1]["id"]) for e in entries]
@@ -219,7 +219,7 @@ def _resource_row(resources: Sequence[Resource], home: str, alarms: Sequence[Ala
                                     {"id": f"p{number}", "stat": "Maximum", "visible": False}])
                 utilization.append([{"expression": f"100 * {rate} / p{number}", "label": r.name,
                                      "id": f"u{number}"}])
-        latency.append([PERSONALIZE_NAMESPACE, LATENCY_METRICS.get(r.metric_name, "GetRecommendationsLatency"),
+        latency.append([PERSONALIZE_NAMESPACE, LATENCY_METRICS.get(r.request_metrics[0], "GetRecommendationsLatency"),
                         dim, r.arn, {"label": r.name}])
     graphs = 3 if utilization else 2
     width = 24 // (graphs + 1) if alarms else 24 // graphs

@@ -1,6 +1,8 @@
 """Building the dashboard: discover the fleet, read the module's alarms, write the pages.
 
-It discovers the monitored campaigns and recommenders exactly as the monitor does, reads the
+It discovers the monitored campaigns and recommenders as the monitor does, with details (each
+campaign described with its solution version, never restored: the pages show dataset groups and
+the recipe's latency metric), reads the
 module's alarms (name prefix ``<name>-``), builds the pages (``dashboard_body``) and writes them
 with PutDashboard: page 1 is the dashboard Terraform created, further pages are
 ``<dashboard>-2``, ``<dashboard>-3``, ... Pages left over from a larger fleet are deleted. When a
@@ -39,7 +41,8 @@ def discover(settings: Settings) -> Tuple[List[Resource], Dict[str, str]]:
 
     def one(region: str) -> Tuple[str, List[Resource], str]:
         try:
-            return region, RegionDiscovery(settings, region).all(), ""
+            # details: the dataset groups and recipes (latency metric) the pages show.
+            return region, RegionDiscovery(settings, region, details=True).all(), ""
         except Exception as exc:  # reported per region
             log.error("region failed", extra={"region": region, "error": str(exc)}, exc_info=True)
             return region, [], f"{type(exc).__name__}: {exc}"

@@ -1,32 +1,92 @@
 """Find the campaigns and recommenders to monitor, with as few Personalize calls as possible.
 
 Per region: one paginated List call per resource type (max page size). Recommenders need no
-describe (ListRecommenders returns their configuration); a campaign is described only when it
-is new to this container or its ``lastUpdatedDateTime`` changed since the cached describe;
-solution versions (immutable) are described once. Warm Lambda containers
-keep the cache, and a cold start describes at a bounded rate so it does not trip
-Personalize's throttling. Resources that are not ACTIVE, are being deleted, or vanish between
-list and describe are skipped.
+describe (ListRecommenders returns their configuration). A campaign's minimum is taken, in this
+order, from:
+
+1. the warm container's cache (``DescribeCache``), when its entry was made under the same
+   ``lastUpdatedDateTime`` as the list shows now;
+2. in a cold start (the container's first discovery of the region), the monitor's own
+   published minimum (a *restore*): the ``minProvisionedTPS`` datapoints it wrote for the
+   campaign (namespace ``PersonalizeMonitor``, dimension ``CampaignArn``, home region), read for
+   every cache-missing campaign of the region in one batched GetMetricData over the last
+   ``RESTORE_LOOKBACK`` (see ``published_minimums``). A warm container does not try: a campaign
+   missing from its cache was created or updated after its previous run, so no datapoint of
+   this module proves it current;
+3. DescribeCampaign, at a bounded rate (``describe_rate_per_second``) and within the describe
+   deadline, so that a cold start does not trip Personalize's throttling.
+
+Why a restore is sound. A run publishes a campaign's minimum with the timestamp T of the START
+of the 5-minute window it measured, and it runs (lists the campaign, then publishes) after that
+window ended, so its list call happened at some time L >= T + 300 s. The value it published was
+the campaign's minimum as of that list call: either described then, or taken from a cache entry
+(or an earlier restore) made under the very ``lastUpdatedDateTime`` the list showed, so nothing
+had changed since. Every change of a campaign's minimum (an UpdateCampaign reaching ACTIVE)
+sets ``lastUpdatedDateTime`` to the moment of the change - the warm cache already relies on
+this. A change after L therefore shows a ``lastUpdatedDateTime`` >= L > T. So when the campaign
+is listed now with ``lastUpdatedDateTime`` strictly before T, it has not changed since the
+publishing run's list call, and the published value is still its minimum. One exception to
+L >= T + 300 s: a direct invocation may name a run time up to ``timeutil.MAX_FUTURE_SKEW``
+(10 min) ahead of the clock, whose window then starts up to 5 min after the list call; so a
+restore asks for ``lastUpdatedDateTime`` < T - ``RESTORE_MARGIN`` (5 min), which covers it (and
+any skew between the monitor's clock and Personalize's under 5 min). Anything that does not
+prove this falls back to the describe (fail closed): a failed or partial read, a result
+message, no datapoint in the look-back, two different values in the latest period (Maximum !=
+Minimum: two writers disagreed), a value that is not a whole number >= 1, or a campaign updated
+less than ``RESTORE_MARGIN`` before T or after it. An update therefore costs one describe, in
+the warm container that sees it or in a cold start before a later datapoint proves the new
+value; the very first cold start of a deployment (nothing published yet) describes every
+campaign. Restores consume neither the describe rate
+limiter nor the describe deadline (they are CloudWatch reads, 250 campaigns a call).
+
+What a restore cannot know: the campaign's latest update status (None: the action functions
+re-describe before acting, exactly as for recommenders, which are never described), its
+``campaignConfig`` ({}) and its recipe. The monitor (``details=False``) describes no solution
+version at all: a campaign whose recipe is unknown is read on both request metrics
+(``Resource.request_metrics``; it answers only one of them, the other has no data). The
+dashboard (``details=True``) needs the dataset group and the latency metric: it never restores,
+and describes each campaign's solution version (immutable, described once per container).
+
+Restored campaigns are cached like described ones, so the following warm runs reuse them under
+the same ``lastUpdatedDateTime`` rule. Resources that are not ACTIVE, are being deleted, or
+vanish between list and describe are skipped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import arns, aws_errors, clients
-from .config import Settings
+from . import arns, aws_errors, clients, contract, metrics, timeutil
+from .config import METRIC_NAMESPACE, Settings
 from .log import get_logger
 
 log = get_logger("discovery")
 
 DELETING = ("DELETE PENDING", "DELETE IN_PROGRESS")
 PAGE_SIZE = 100
+# The request metrics Personalize publishes for a campaign; a campaign answers exactly one.
+CAMPAIGN_REQUEST_METRICS = metrics.REQUEST_METRICS[arns.KIND_CAMPAIGN]
+
+# The restore read (see the module docstring). Three hours: the previous container published
+# every 5 minutes, so its last datapoint is normally minutes old; three hours also bridge a
+# deployment that replaced the function, or a few failed runs, while keeping the read small
+# (36 periods x 2 queries a campaign). An older datapoint would be as sound, but a campaign
+# with none in three hours is simply described.
+RESTORE_LOOKBACK = dt.timedelta(hours=3)
+RESTORE_PERIOD = 300
+RESTORE_CAMPAIGNS_PER_CALL = metrics.MAX_QUERIES_PER_CALL // 2  # a Maximum and a Minimum query each
+CAMPAIGN_MINIMUM = contract.METRICS["campaign"]["minimum"]
+# A run's time may be up to timeutil.MAX_FUTURE_SKEW ahead of its clock (a direct invocation that
+# names a time), so its window may start up to that minus one window after its list call.
+RESTORE_MARGIN = max(dt.timedelta(0), timeutil.MAX_FUTURE_SKEW - dt.timedelta(seconds=metrics.WINDOW_SECONDS))
+RESTORED = "restoredFromPublishedMinimum"  # marks a cache entry made by a restore, not a describe
 
 
 @dataclass
@@ -39,17 +99,28 @@ class Resource:
     region: str
     status: str
     min_capacity: int  # minProvisionedTPS or minRecommendationRequestsPerSecond
-    metric_name: str  # AWS/Personalize request metric
     created: dt.datetime
     last_updated: dt.datetime
     dataset_group_arn: Optional[str] = None
-    recipe_arn: Optional[str] = None
+    recipe_arn: Optional[str] = None  # a campaign's only with details (its solution version's)
     latest_update_status: Optional[str] = None
     config: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def dimension(self) -> str:
         return arns.DIMENSIONS[self.kind]
+
+    @property
+    def request_metrics(self) -> Tuple[str, ...]:
+        """The AWS/Personalize request metrics to read (and add up) for this resource: the
+        recipe's one metric when the recipe is known, both for a campaign whose recipe is not."""
+        if self.kind != arns.KIND_CAMPAIGN:
+            return ("GetRecommendations",)
+        if not self.recipe_arn:
+            return CAMPAIGN_REQUEST_METRICS
+        if arns.is_personalized_ranking_recipe(self.recipe_arn):
+            return ("GetPersonalizedRanking",)
+        return ("GetRecommendations",)
 
     @property
     def updatable(self) -> bool:
@@ -83,13 +154,16 @@ class RateLimiter:
 
 
 class DescribeCache:
-    """Describe results kept across invocations of a warm container."""
+    """Describe results (and restored minimums, marked ``RESTORED``) kept across invocations of
+    a warm container, each under the ``lastUpdatedDateTime`` it was made for."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.resources: Dict[str, Tuple[dt.datetime, Dict[str, Any]]] = {}
         self.solution_versions: Dict[str, Dict[str, Any]] = {}
         self.describes = 0
+        # Regions whose campaigns this container has tried to restore (its first discovery of each).
+        self.restore_tried: Set[str] = set()
 
     def clear(self) -> None:
         """Forget every describe, as a cold start would."""
@@ -97,6 +171,7 @@ class DescribeCache:
             self.resources.clear()
             self.solution_versions.clear()
             self.describes = 0
+            self.restore_tried.clear()
 
     def get(self, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
         with self.lock:
@@ -122,11 +197,85 @@ def _paginate(client: Any, operation: str, key: str) -> List[Dict[str, Any]]:
     return items
 
 
+def _restore_refusal(answer: metrics.Answer, high: str, low: str, last_updated: dt.datetime
+                     ) -> Tuple[Optional[int], str]:
+    """The minimum proven by one campaign's Maximum (``high``) and Minimum (``low``) queries,
+    or (None, why not)."""
+    why = answer.why_unknown(high) or answer.why_unknown(low)
+    if why:
+        return None, why
+    maxima = dict(answer.values[high])
+    minima = dict(answer.values[low])
+    if not maxima or not minima:
+        return None, "no datapoint in the look-back"
+    latest = max(maxima)
+    if max(minima) != latest:
+        return None, "the Maximum and Minimum series end in different periods"
+    value = maxima[latest]
+    if minima[latest] != value:
+        return None, f"two values in the latest period ({minima[latest]:g} and {value:g})"
+    if not latest - RESTORE_MARGIN > last_updated:
+        return None, (f"updated at {last_updated.isoformat()}, not {RESTORE_MARGIN.seconds} s before the latest "
+                      f"datapoint ({latest.isoformat()})")
+    if not (math.isfinite(value) and value >= 1 and value == int(value)):
+        return None, f"{value!r} is not a minimum"
+    return int(value), ""
+
+
+def published_minimums(region: str, wanted: Mapping[str, dt.datetime], now: dt.datetime
+                       ) -> Tuple[Dict[str, int], Dict[str, str]]:
+    """The minimums this module published (in ``region``, the home region) for the campaigns
+    ``{arn: lastUpdatedDateTime as listed}`` that a datapoint proves current (module docstring),
+    and why the others are not; never raises for AWS errors (the others are described).
+
+    One GetMetricData per 250 campaigns over the ``RESTORE_LOOKBACK`` that ends at the end of
+    the 5-minute period holding ``now``, period 300: a Maximum and a Minimum query per campaign,
+    so that two different values in a period are seen. Period bounds are multiples of 300 s, as
+    the monitor's timestamps are.
+    """
+    restored: Dict[str, int] = {}
+    refused: Dict[str, str] = {}
+    epoch = int(now.timestamp())
+    end = dt.datetime.fromtimestamp(epoch - epoch % RESTORE_PERIOD + RESTORE_PERIOD, dt.timezone.utc)
+    start = end - RESTORE_LOOKBACK
+    cw = clients.client("cloudwatch", region)
+    items = sorted(wanted.items())
+    for batch in metrics.chunks(items, RESTORE_CAMPAIGNS_PER_CALL):
+        queries: List[Dict[str, Any]] = []
+        for i, (arn, _) in enumerate(batch):
+            for qid, stat in ((f"hi{i}", "Maximum"), (f"lo{i}", "Minimum")):
+                queries.append({
+                    "Id": qid,
+                    "MetricStat": {
+                        "Metric": {"Namespace": METRIC_NAMESPACE, "MetricName": CAMPAIGN_MINIMUM,
+                                   "Dimensions": [{"Name": arns.DIMENSIONS[arns.KIND_CAMPAIGN], "Value": arn}]},
+                        "Period": RESTORE_PERIOD,
+                        "Stat": stat,
+                    },
+                    "ReturnData": True,
+                })
+        answer = metrics.fetch(cw, {"MetricDataQueries": queries, "StartTime": start, "EndTime": end,
+                                    "ScanBy": "TimestampDescending"})
+        for i, (arn, last_updated) in enumerate(batch):
+            value, why = _restore_refusal(answer, f"hi{i}", f"lo{i}", last_updated)
+            if value is None:
+                refused[arn] = why
+            else:
+                restored[arn] = value
+    return restored, refused
+
+
 class RegionDiscovery:
-    """Discovery in one region; safe to run regions in parallel threads."""
+    """Discovery in one region; safe to run regions in parallel threads.
+
+    ``details``: also describe each campaign's solution version (recipe, dataset group), and
+    never restore (the dashboard); without it (the monitor) no solution version is described.
+    ``now``: the run's time, the end of the restore read's look-back (default: the clock).
+    """
 
     def __init__(self, settings: Settings, region: str, cache: DescribeCache = CACHE,
-                 deadline: Optional[float] = None) -> None:
+                 deadline: Optional[float] = None, details: bool = False,
+                 now: Optional[dt.datetime] = None) -> None:
         self.settings = settings
         self.region = region
         self.cache = cache
@@ -138,6 +287,10 @@ class RegionDiscovery:
         # rate x the time budget completes over several runs instead of timing out every time.
         self.deadline = deadline
         self.deferred = 0
+        self.details = details
+        self.now = now
+        self.restored = 0  # campaigns restored from published minimums by this discovery
+        self.described = 0  # DescribeCampaign calls made by this discovery
 
     def _wanted(self, scope: Optional[Tuple[str, ...]]) -> Optional[set[str]]:
         if scope is None:
@@ -148,8 +301,16 @@ class RegionDiscovery:
         self.skipped.append({"arn": arn, "reason": reason})
         log.info("skipping resource", extra={"arn": arn, "reason": reason, "region": self.region})
 
-    def _describe(self, operation: str, arn_key: str, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
+    def _cached(self, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
+        """The cache entry made under ``last_updated``; a restored one is no use with details
+        (it names no solution version)."""
         cached = self.cache.get(arn, last_updated)
+        if cached is not None and self.details and cached.get(RESTORED):
+            return None
+        return cached
+
+    def _describe(self, operation: str, arn_key: str, arn: str, last_updated: dt.datetime) -> Optional[Dict[str, Any]]:
+        cached = self._cached(arn, last_updated)
         if cached is not None:
             return cached
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -169,9 +330,41 @@ class RegionDiscovery:
             raise
         with self.cache.lock:
             self.cache.describes += 1
+        self.described += 1
         description: Dict[str, Any] = response[arn_key.replace("Arn", "")]
         self.cache.put(arn, last_updated, description)
         return description
+
+    def _restore(self, listed: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, str]:
+        """Cache a restored entry for each listed campaign missing from the cache whose published
+        minimum proves current (module docstring); returns why each other one was not restored
+        (it is described as before).
+
+        Only in the container's first discovery of the region (a cold start): later, a campaign
+        missing from the warm cache was created or updated after this container's previous run
+        listed the region, and no datapoint of this module can be newer than that change unless
+        another container published it; the read would be a call spent for nothing.
+        """
+        with self.cache.lock:
+            if self.region in self.cache.restore_tried:
+                return {}
+            self.cache.restore_tried.add(self.region)
+        missing = {arn: summary["lastUpdatedDateTime"] for arn, summary in listed
+                   if self._cached(arn, summary["lastUpdatedDateTime"]) is None}
+        if not missing:
+            return {}
+        now = self.now or timeutil.utcnow()
+        values, refused = published_minimums(self.settings.home_region, missing, now)
+        summaries = dict(listed)
+        for arn, value in values.items():
+            summary = summaries[arn]
+            self.cache.put(arn, summary["lastUpdatedDateTime"], {
+                "campaignArn": arn, "name": summary["name"], "status": summary["status"],
+                "minProvisionedTPS": value, "creationDateTime": summary["creationDateTime"],
+                "lastUpdatedDateTime": summary["lastUpdatedDateTime"], RESTORED: True,
+            })
+        self.restored = len(values)
+        return refused
 
     def _solution_version(self, arn: str) -> Dict[str, Any]:
         with self.cache.lock:
@@ -208,8 +401,10 @@ class RegionDiscovery:
 
     def campaigns(self) -> List[Resource]:
         found: List[Resource] = []
-        for arn, summary in self._active_in_scope(self.settings.campaign_arns, "list_campaigns", "campaigns",
-                                                  "campaignArn"):
+        listed = list(self._active_in_scope(self.settings.campaign_arns, "list_campaigns", "campaigns",
+                                            "campaignArn"))
+        refused = {} if self.details else self._restore(listed)
+        for arn, summary in listed:
             detail = self._describe("describe_campaign", "campaignArn", arn, summary["lastUpdatedDateTime"])
             if detail is None:
                 continue
@@ -217,8 +412,7 @@ class RegionDiscovery:
             if detail.get("status") != "ACTIVE" or update.get("status") in DELETING:
                 self._skip(arn, f"status {detail.get('status')}, latest update {update.get('status')}")
                 continue
-            version = self._solution_version(detail["solutionVersionArn"])
-            recipe = version.get("recipeArn")
+            version = self._solution_version(detail["solutionVersionArn"]) if self.details else {}
             found.append(
                 Resource(
                     arn=arn,
@@ -227,17 +421,18 @@ class RegionDiscovery:
                     region=self.region,
                     status=detail["status"],
                     min_capacity=int(detail["minProvisionedTPS"]),
-                    metric_name="GetPersonalizedRanking"
-                    if arns.is_personalized_ranking_recipe(recipe)
-                    else "GetRecommendations",
                     created=detail["creationDateTime"],
                     last_updated=detail["lastUpdatedDateTime"],
                     dataset_group_arn=version.get("datasetGroupArn"),
-                    recipe_arn=recipe,
+                    recipe_arn=version.get("recipeArn"),
                     latest_update_status=update.get("status"),
                     config=dict(detail.get("campaignConfig") or {}),
                 )
             )
+        if self.restored or refused:
+            log.info("campaigns not in the warm cache: restored from published minimums or described",
+                     extra={"region": self.region, "restored": self.restored, "described": self.described,
+                            "deferred": self.deferred, "not_restored": dict(sorted(refused.items())[:5])})
         return found
 
     def recommenders(self) -> List[Resource]:
@@ -256,7 +451,6 @@ class RegionDiscovery:
                     region=self.region,
                     status=summary["status"],
                     min_capacity=int(config.get("minRecommendationRequestsPerSecond", 1)),
-                    metric_name="GetRecommendations",
                     created=summary["creationDateTime"],
                     last_updated=summary["lastUpdatedDateTime"],
                     dataset_group_arn=summary.get("datasetGroupArn"),

@@ -1,8 +1,10 @@
 """CloudWatch reads and writes, batched so the call count grows with pages, not resources.
 
-* GetMetricData: up to 500 queries per call (the service limit), one call per region per
-  500 resources for the 5-minute window; look-backs batched the same way, capped by the
-  100,800 datapoints a single call may return.
+* GetMetricData: up to 500 queries per call (the service limit): one query per request metric
+  of a resource (two for a campaign whose recipe the monitor does not know), so one call per
+  region per 500 queries for the 5-minute window; look-backs batched the same way, capped by
+  the 100,800 datapoints a single call may return. ``fetch`` follows the pages of one request
+  and keeps each query's status and messages (discovery's restore read uses it too).
 * PutMetricData: up to 1,000 metric data items per call (the service limit since 2023) and
   well under the 1 MB payload limit.
 """
@@ -11,14 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import arns, clients, contract
 from .config import METRIC_NAMESPACE
-from .discovery import Resource
 from .log import get_logger
+
+if TYPE_CHECKING:  # discovery reads through this module (fetch)
+    from .discovery import Resource
 
 log = get_logger("metrics")
 
@@ -27,6 +31,7 @@ WINDOW_SECONDS = 300
 MAX_QUERIES_PER_CALL = 500
 MAX_DATAPOINTS_PER_CALL = 100_800
 MAX_PUT_ITEMS = 1000
+FAILED = ("InternalError", "Forbidden")  # GetMetricData result statuses that stay failures
 
 # Metric names per kind: (min capacity, average rate, utilization) - the seed's names, in contract.json.
 METRIC_NAMES = {
@@ -99,17 +104,75 @@ def _problems(result: Mapping[str, Any]) -> List[str]:
     return [f"{m.get('Code', '?')}: {str(m.get('Value', ''))[:200]}" for m in result.get("Messages") or []]
 
 
+class Answer:
+    """Every page of one GetMetricData request, per query id: the last status (a failure on any
+    page stays a failure), the result messages, the datapoints; and what made the whole batch
+    unknown (a response message, or a call that failed after botocore's retries)."""
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.status: Dict[str, str] = {}
+        self.problems: Dict[str, List[str]] = {}
+        self.values: Dict[str, List[Tuple[dt.datetime, float]]] = {qid: [] for qid in ids}
+        self.batch_problem = ""
+        self.calls = 0
+
+    def why_unknown(self, qid: str) -> str:
+        """Why query ``qid`` is not known completely ("" when it is)."""
+        found = self.status.get(qid)
+        if self.batch_problem:
+            return self.batch_problem
+        if found is None:
+            return "no result returned for the query"
+        if found != "Complete":
+            return f"status {found}" + (" (no further page)" if found == "PartialData" else "")
+        if self.problems.get(qid):
+            return "result messages: " + "; ".join(self.problems[qid][:3])
+        return ""
+
+
+def fetch(cw: Any, kwargs: Dict[str, Any]) -> Answer:
+    """One GetMetricData request (``kwargs``), every NextToken followed; never raises for AWS errors."""
+    answer = Answer(q["Id"] for q in kwargs["MetricDataQueries"])
+    kwargs = dict(kwargs)
+    try:
+        while True:
+            response = cw.get_metric_data(**kwargs)
+            answer.calls += 1
+            for message in response.get("Messages") or []:
+                answer.batch_problem = answer.batch_problem or (
+                    f"response message {message.get('Code')}: {message.get('Value')}")
+            for result in response.get("MetricDataResults", []):
+                qid = result.get("Id")
+                if qid not in answer.values:
+                    continue
+                code = str(result.get("StatusCode", "missing"))
+                # A failure on any page stays a failure; otherwise the last page's status counts.
+                if answer.status.get(qid) not in FAILED or code in FAILED:
+                    answer.status[qid] = code
+                answer.problems.setdefault(qid, []).extend(_problems(result))
+                answer.values[qid].extend(zip(result.get("Timestamps", []), result.get("Values", [])))
+            token = response.get("NextToken")
+            if not token:
+                break
+            kwargs["NextToken"] = token
+    except (ClientError, BotoCoreError) as exc:
+        answer.batch_problem = f"GetMetricData failed after retries: {type(exc).__name__}: {exc}"
+    return answer
+
+
 def request_sums(
     region: str, resources: Sequence[Resource], start: dt.datetime, end: dt.datetime, period: int,
     purpose: str = "requests",
 ) -> MetricRead:
     """Sum of requests per ``period`` for each resource between start and end.
 
-    Several resources may share an ARN (a campaign read on both request metrics): their series
-    are added, and the ARN is unknown when any of its queries is. Every result's
-    ``StatusCode`` and ``Messages`` are checked after the pages are followed; the response's own
-    ``Messages`` make its whole batch unknown. A failed call (after botocore's retries) makes its
-    batch unknown and the other batches are still read.
+    Each resource is read on every metric of its ``request_metrics`` (a campaign whose recipe is
+    not known on both GetRecommendations and GetPersonalizedRanking: it answers only one of
+    them, the other has no data), one query each, at most 500 queries a call. The series of one
+    ARN are added (also those of several resources sharing an ARN), and the ARN is unknown when
+    any of its queries is. Every result's ``StatusCode`` and ``Messages`` are checked after the
+    pages are followed; the response's own ``Messages`` make its whole batch unknown. A failed
+    call (after botocore's retries) makes its batch unknown and the other batches are still read.
     """
     read = MetricRead()
     if not resources:
@@ -118,16 +181,17 @@ def request_sums(
     per_call = max(1, min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points_per_query))
     cw = clients.client("cloudwatch", region)
     raw: Dict[str, List[Tuple[dt.datetime, float]]] = {r.arn: [] for r in resources}
-    for batch in chunks(resources, per_call):
-        queries = {f"r{i}": r for i, r in enumerate(batch)}
-        kwargs: Dict[str, Any] = {
+    pairs = [(r, metric) for r in resources for metric in r.request_metrics]
+    for batch in chunks(pairs, per_call):
+        queries = {f"r{i}": pair for i, pair in enumerate(batch)}
+        answer = fetch(cw, {
             "MetricDataQueries": [
                 {
                     "Id": qid,
                     "MetricStat": {
                         "Metric": {
                             "Namespace": PERSONALIZE_NAMESPACE,
-                            "MetricName": r.metric_name,
+                            "MetricName": metric,
                             "Dimensions": [{"Name": r.dimension, "Value": r.arn}],
                         },
                         "Period": period,
@@ -135,56 +199,22 @@ def request_sums(
                     },
                     "ReturnData": True,
                 }
-                for qid, r in queries.items()
+                for qid, (r, metric) in queries.items()
             ],
             "StartTime": start,
             "EndTime": end,
             "ScanBy": "TimestampAscending",
-        }
-        status: Dict[str, str] = {}  # query id -> status of its last result
-        problems: Dict[str, List[str]] = {}
-        values: Dict[str, List[Tuple[dt.datetime, float]]] = {qid: [] for qid in queries}
-        batch_problem = ""
-        try:
-            while True:
-                response = cw.get_metric_data(**kwargs)
-                read.calls += 1
-                for message in response.get("Messages") or []:
-                    batch_problem = batch_problem or f"response message {message.get('Code')}: {message.get('Value')}"
-                for result in response.get("MetricDataResults", []):
-                    qid = result.get("Id")
-                    if qid not in queries:
-                        continue
-                    code = str(result.get("StatusCode", "missing"))
-                    # A failure on any page stays a failure; otherwise the last page's status counts.
-                    if status.get(qid) not in ("InternalError", "Forbidden") or code in ("InternalError", "Forbidden"):
-                        status[qid] = code
-                    problems.setdefault(qid, []).extend(_problems(result))
-                    values[qid].extend(zip(result.get("Timestamps", []), result.get("Values", [])))
-                token = response.get("NextToken")
-                if not token:
-                    break
-                kwargs["NextToken"] = token
-        except (ClientError, BotoCoreError) as exc:
-            batch_problem = f"GetMetricData failed after retries: {type(exc).__name__}: {exc}"
-        for qid, r in queries.items():
-            found = status.get(qid)
-            why = ""
-            if batch_problem:
-                why = batch_problem
-            elif found is None:
-                why = "no result returned for the query"
-            elif found != "Complete":
-                why = f"status {found}" + (" (no further page)" if found == "PartialData" else "")
-            elif problems.get(qid):
-                why = "result messages: " + "; ".join(problems[qid][:3])
+        })
+        read.calls += answer.calls
+        for qid, (r, metric) in queries.items():
+            why = answer.why_unknown(qid)
             if why:
-                _mark_unknown(read, r.arn, f"query {qid} ({r.metric_name}): {why}")
+                _mark_unknown(read, r.arn, f"query {qid} ({metric}): {why}")
                 log.warning("metric data unknown", extra={
-                    "arn": r.arn, "region": region, "query": qid, "metric": r.metric_name, "purpose": purpose,
-                    "status": found or "missing", "reason": why[:500]})
+                    "arn": r.arn, "region": region, "query": qid, "metric": metric, "purpose": purpose,
+                    "status": answer.status.get(qid) or "missing", "reason": why[:500]})
             elif r.arn not in read.unknown:
-                raw[r.arn].extend(values[qid])
+                raw[r.arn].extend(answer.values[qid])
     for arn, points in raw.items():
         if arn in read.unknown:
             continue

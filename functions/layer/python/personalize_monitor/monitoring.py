@@ -55,6 +55,8 @@ class RegionResult:
     unknown: Dict[str, str] = field(default_factory=dict)
     skipped: List[Dict[str, str]] = field(default_factory=list)
     deferred: int = 0  # resources left for a later run by the describe time budget
+    restored: int = 0  # campaigns not in the warm cache whose minimum was restored (no describe)
+    described: int = 0  # DescribeCampaign calls
     error: str = ""
 
 
@@ -64,10 +66,12 @@ def measure_region(settings: Settings, region: str, now: dt.datetime,
     (not with metric math: nothing the monitor publishes then needs them)."""
     result = RegionResult(region)
     try:
-        discovery = RegionDiscovery(settings, region, deadline=deadline)
+        discovery = RegionDiscovery(settings, region, deadline=deadline, now=now)
         result.resources = discovery.all()
         result.skipped = discovery.skipped
         result.deferred = discovery.deferred
+        result.restored = discovery.restored
+        result.described = discovery.described
         if not reads_window(settings):
             return result
         start, end = metrics.last_window(now)
@@ -164,7 +168,8 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
         "window_start": window_start.isoformat(),
         "monitored": len(measurements),
         "errors": errors,
-        "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "error": r.error or None}
+        "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "restored": r.restored,
+                               "described": r.described, "error": r.error or None}
                     for r in results},
         "skipped": [s for r in results for s in r.skipped],
         "unknown": unknown,

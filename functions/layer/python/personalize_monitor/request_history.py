@@ -12,23 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import List, Optional, Tuple
 
-from . import arns, costchecks, metrics, timeutil
+from . import costchecks, metrics, timeutil
 from .config import Settings
 from .discovery import Resource
 from .incoming import Command
 
-CAMPAIGN_METRICS = metrics.REQUEST_METRICS[arns.KIND_CAMPAIGN]
 
-
-def _metric_resources(kind: str, arn: str, name: str, region: str) -> List[Resource]:
-    """One pseudo-resource per request metric (request_sums adds series of the same ARN)."""
+def _metric_resource(kind: str, arn: str, name: str, region: str) -> List[Resource]:
+    """The resource as a request read needs it: with no recipe known, a campaign is read on both
+    request metrics (``Resource.request_metrics``) and request_sums adds the two series."""
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    names = metrics.REQUEST_METRICS[kind]
-    return [
-        Resource(arn=arn, kind=kind, name=name, region=region, status="ACTIVE", min_capacity=1,
-                 metric_name=m, created=epoch, last_updated=epoch)
-        for m in names
-    ]
+    return [Resource(arn=arn, kind=kind, name=name, region=region, status="ACTIVE", min_capacity=1,
+                     created=epoch, last_updated=epoch)]
 
 
 def requests_between(kind: str, arn: str, name: str, region: str, start: dt.datetime,
@@ -41,7 +36,7 @@ def requests_between(kind: str, arn: str, name: str, region: str, start: dt.date
     """
     seconds = max(1, int((end - start).total_seconds()))
     period = -(-seconds // 3600) * 3600
-    read = metrics.request_sums(region, _metric_resources(kind, arn, name, region), start, end, period,
+    read = metrics.request_sums(region, _metric_resource(kind, arn, name, region), start, end, period,
                                 "idle re-check")
     return read.total(arn), read.unknown.get(arn, "")
 
@@ -54,7 +49,7 @@ def hourly_rates(kind: str, arn: str, name: str, region: str, created: dt.dateti
     start = max(end - costchecks.LOOKBACK, timeutil.ceil_hour(created))
     if start >= end:
         return [], ""
-    read = metrics.request_sums(region, _metric_resources(kind, arn, name, region), start, end, 3600,
+    read = metrics.request_sums(region, _metric_resource(kind, arn, name, region), start, end, 3600,
                                 "14-day hourly history")
     if not read.complete(arn):
         return None, read.unknown.get(arn, "history not read")
