@@ -719,9 +719,12 @@ def test_the_monitor_with_metric_math_publishes_the_minimum_only_and_reads_no_wi
     assert [(c["action"], c["new_min"]) for c in checks["commands"]] == [("update", 2)]
     [message] = aws.client("sqs", HOME).receive_message(QueueUrl=queue["QueueUrl"])["Messages"]
     assert "Utilization" not in json.loads(message["Body"]) and json.loads(message["Body"])["NewMinTPS"] == 2
-    # The only GetMetricData is the hourly check's look-back of the due campaign (in its region).
+    # GetMetricData: the cold container's restore read of published minimums (one, home region;
+    # nothing published yet, so the campaign is described) and the hourly check's look-back of
+    # the due campaign (in its region) - no 5-minute window.
     reads = {(c["region"], c["operation"]): c["count"] for c in aws.calls() if c["operation"] == "GetMetricData"}
-    assert reads == {(HOME, "GetMetricData"): 1}, reads
+    assert reads == {(HOME, "GetMetricData"): 2}, reads
+    assert summary["regions"][HOME]["described"] == 1 and summary["regions"][HOME]["restored"] == 0
     published = aws.client("cloudwatch", HOME).list_metrics(Namespace="PersonalizeMonitor")["Metrics"]
     assert sorted(m["MetricName"] for m in published) == [
         "minProvisionedTPS", "minRecommendationRequestsPerSecond", "monitorErrors", "monitoredResourceCount"]
