@@ -9,6 +9,7 @@ step that asks for a rebuild, the function's input checks, and a build against t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
 import json
@@ -235,12 +236,18 @@ def test_metric_math_pages_compute_rate_and_utilization_from_personalize() -> No
     rates = here["Requests/s:"]["properties"]
     assert rates["region"] == HOME
     mine = [e for e in rates["metrics"] if home.arn in e]
+    # The dashboard describes (details): the recipe's one request metric, hidden; the minimum drawn.
+    (metric,) = home.request_metrics
     assert [(e[1], e[-1]["stat"], e[-1].get("visible")) for e in mine] == [
-        ("GetRecommendations", "Sum", False), ("GetPersonalizedRanking", "Sum", False),
-        ("minProvisionedTPS", "Maximum", None)]  # both request metrics, hidden; the minimum drawn
-    ids = [e[-1]["id"] for e in mine[:2]]
+        (metric, "Sum", False), ("minProvisionedTPS", "Maximum", None)]
+    ids = [e[-1]["id"] for e in mine[:1]]
     actual = next(e[0] for e in rates["metrics"] if isinstance(e[0], dict) and ids[0] in e[0]["expression"])
-    assert actual["expression"] == f"(FILL({ids[0]}, 0) + FILL({ids[1]}, 0)) / PERIOD({ids[0]})"
+    assert actual["expression"] == f"(FILL({ids[0]}, 0)) / PERIOD({ids[0]})"
+    # A campaign whose recipe is unknown: both request metrics, added.
+    unknown = dataclasses.replace(home, recipe_arn=None)
+    entries, rate = pages._requests(unknown, 7, HOME)
+    assert [e[1] for e in entries] == ["GetRecommendations", "GetPersonalizedRanking"]
+    assert rate == "(FILL(r7m0, 0) + FILL(r7m1, 0)) / PERIOD(r7m0)"
     assert actual["label"] == f"{home.name} actual"
     util = here["Utilization"]["properties"]["metrics"]
     denominator = next(e[-1]["id"] for e in util if home.arn in e and e[1] == "minProvisionedTPS")
