@@ -1,14 +1,15 @@
 """Pins the monitor's call budget: N = 300 in 3 regions (half campaigns), every call of a run, per
 operation, is exactly what the README's formula (tools.call_budget) gives - in the first-ever cold
-run (every campaign described, no solution version, both request metrics of each campaign
-read, and each campaign's one metric learned from its traffic), quiet runs (one request metric
-per campaign) (each renews by name the kept
-alarms of its 5-minute slot, never the whole listing), a run that finds a new resource (alarm listing, its two alarms, one dashboard
-rebuild request on the bus), and a cold run in a NEW container after those (every campaign restored
-from the published minimums: no describe at all) - so one more call per resource, or per anything,
-fails it; and the metrics the restored cold run writes equal those of the seed's per-resource
-algorithm (tools.bench_baseline) for the same traffic. A second test pins a run that decides
-(hourly checks, commands, protection-tag reads)."""
+run (every campaign described, no solution version, both request metrics of each campaign read,
+and each campaign's one metric learned from its traffic), quiet runs (one request metric per
+campaign; each renews by name the kept alarms of its 5-minute slot, never the whole listing), a
+run that finds a new resource (alarm listing, its two alarms, one dashboard rebuild request on
+the bus), and a cold run in a NEW container after those (every campaign restored from the
+published minimums: no describe at all; both request metrics again) - so one more call per
+resource, or per anything, fails it; the AWS/Personalize metrics each run requests are pinned
+too (GetMetricData is billed per metric); and the metrics the restored cold run writes equal
+those of the seed's per-resource algorithm (tools.bench_baseline) for the same traffic. A second
+test pins a run that decides (hourly checks, commands, protection-tag reads)."""
 
 from __future__ import annotations
 

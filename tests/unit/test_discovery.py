@@ -504,8 +504,8 @@ def test_a_campaigns_metric_is_learned_from_traffic_and_then_read_alone(
     assert sorted(sent) == sorted([("GetPersonalizedRanking", ranking.arn), ("GetRecommendations", plain.arn)]
                                   + [(m, idle.arn) for m in BOTH])
     assert learned(second) == 0
-    assert {r["arn"]: r["requests"] for r in second["resources"]} == dict.fromkeys(  # type: ignore[union-attr]
-        (ranking.arn, plain.arn, idle.arn), 0)
+    resources: list[dict[str, object]] = second["resources"]  # type: ignore[assignment]
+    assert {r["arn"]: r["requests"] for r in resources} == dict.fromkeys((ranking.arn, plain.arn, idle.arn), 0)
 
     # A history read that starts before the last update asks for both again (a recipe change
     # would have split the requests over both metrics).

@@ -70,7 +70,8 @@ class MetricRead:
     """What one batched read returned: complete series, and the resources whose data is unknown.
 
     ``by_metric[arn][metric]`` is the total of each request metric read for a complete resource
-    (discovery learns a campaign's one metric from it). ``sums[arn]`` is ``[(timestamp, value), ...]`` oldest first, for resources whose every query
+    (discovery learns a campaign's one metric from it). ``sums[arn]`` is
+    ``[(timestamp, value), ...]`` oldest first, for resources whose every query
     came back ``Complete`` (after following ``NextToken``) without a message; periods without
     any datapoint are absent (Personalize publishes nothing for an idle resource, so in a
     complete result a gap is zero requests). ``unknown[arn]`` says why a resource's data is not
