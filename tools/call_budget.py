@@ -1,11 +1,14 @@
 """The monitor's API calls per run, as documented in the README, per operation.
 
-For a region r with C_r monitored campaigns and R_r recommenders (N = sum of both):
+For a region r with C_r monitored campaigns and R_r recommenders (N = sum of both), of which
+Ck_r campaigns' request metric the warm container knows (proven by a complete read of their
+traffic since their last update, discovery.learn_request_metrics) and Cu_r = C_r - Ck_r not:
 
     List:          ceil(C_r / 100) + ceil(R_r / 100)          per region (at least 1 each)
-    GetMetricData: ceil((2 C_r + R_r) / 500)                  per region with resources (a campaign is
-                                                              read on both request metrics: the monitor
-                                                              does not know its recipe)
+    GetMetricData: ceil((2 Cu_r + Ck_r + R_r) / 500)          per region with resources: the window read,
+                                                              2 Cu_r + Ck_r + R_r metrics requested (a
+                                                              campaign whose metric is not known yet is
+                                                              read on both request metrics)
     cost checks:   <= 2 GetMetricData                         per region with resources due this run
     PutMetricData: ceil((3 N + 2) / 1000)                     in the home region
     DescribeAlarms: describe_alarms_calls()                   in the home region (the only place its
@@ -16,7 +19,7 @@ For a region r with C_r monitored campaigns and R_r recommenders (N = sum of bot
                                                               commands to each action function's queue,
                                                               and the dashboard rebuild request on the bus
 
-A cold run (a new container) adds to these:
+A cold run (a new container) knows no campaign's metric (Ck_r = 0) and adds to these:
 
     GetMetricData: ceil(2 C_r / 500)                          per region with campaigns: the restore read
                                                               of the campaigns' published minimums (all
@@ -41,6 +44,7 @@ from typing import Dict, Mapping, Optional, Tuple
 MODULE_ALARMS = 12
 
 PerRegion = Mapping[str, Tuple[int, int]]  # region -> (campaigns, recommenders)
+Known = Optional[Mapping[str, int]]  # region -> campaigns whose request metric is known (None: none)
 
 # The kinds of run the alarm step tells apart (alarms.ListingCache.usable).
 QUIET, CHANGED, COLD = "quiet", "changed", "cold"
@@ -76,18 +80,34 @@ def _add(calls: Dict[str, int], operation: str, count: int) -> None:
         calls[operation] = calls.get(operation, 0) + count
 
 
+def window_metrics(per_region: PerRegion, known: Known = None) -> Dict[str, int]:
+    """Metrics the 5-minute window read requests per region (GetMetricData is billed per metric
+    requested): 2 Cu + Ck + R."""
+    out: Dict[str, int] = {}
+    for region, (campaigns, recommenders) in per_region.items():
+        k = (known or {}).get(region, 0)
+        if not 0 <= k <= campaigns:
+            raise ValueError(f"{region}: {k} known campaigns of {campaigns}")
+        out[region] = 2 * (campaigns - k) + k + recommenders
+    return out
+
+
 def steady_run_calls(per_region: PerRegion, run: str = QUIET, alarm_writes: int = 0, events: int = 0,
-                     alarmed_resources: Optional[int] = None, renewed: int = 0) -> Dict[str, int]:
+                     alarmed_resources: Optional[int] = None, renewed: int = 0,
+                     known: Known = None) -> Dict[str, int]:
     """Every call of a warm run, per "service:operation" (operations with no call left out), for a
     run whose hourly checks read nothing and that sends no command. ``alarmed_resources``: the
-    resources whose alarms the listing finds (default: all N)."""
+    resources whose alarms the listing finds (default: all N). ``known``: per region, the
+    campaigns whose request metric the container knows (default none: every campaign read twice,
+    the upper bound)."""
     calls: Dict[str, int] = {}
     n = 0
-    for campaigns, recommenders in per_region.values():
+    queries = window_metrics(per_region, known)
+    for region, (campaigns, recommenders) in per_region.items():
         n += campaigns + recommenders
         _add(calls, "personalize:ListCampaigns", max(1, math.ceil(campaigns / 100)))
         _add(calls, "personalize:ListRecommenders", max(1, math.ceil(recommenders / 100)))
-        _add(calls, "monitoring:GetMetricData", math.ceil((2 * campaigns + recommenders) / 500))
+        _add(calls, "monitoring:GetMetricData", math.ceil(queries[region] / 500))
     _add(calls, "monitoring:PutMetricData", math.ceil((3 * n + 2) / 1000))
     _add(calls, "monitoring:DescribeAlarms",
          describe_alarms_calls(n if alarmed_resources is None else alarmed_resources, run, renewed))

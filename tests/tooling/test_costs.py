@@ -42,10 +42,11 @@ def test_metric_math_stores_the_minimum_and_pays_per_alarm_metric_of_home_resour
     # Two alarms per home resource: a campaign's read 2 metrics each, a recommender's 1.
     assert math["alarms"] == pytest.approx((2 * (167 * 2 + 167 * 1) + 12) * 0.10)
     assert none["alarms"] == pytest.approx(12 * 0.10)
-    # GetMetricData queries: the 5-minute window reads 2 per campaign and 1 per recommender
-    # (1,500 at N = 1,000); the hourly checks due a run read a twelfth of that twice. Metric
-    # math reads the hourly checks only. Other requests: as measured (PutMetricData here).
-    window = 2 * 500 + 500
+    # GetMetricData queries: the 5-minute window of a steady run reads 1 per campaign (the bench's
+    # campaigns all have traffic, so their metric is known) and 1 per recommender (1,000 at
+    # N = 1,000); the hourly checks due a run read a twelfth of that twice. Metric math reads the
+    # hourly checks only. Other requests: as measured (PutMetricData here).
+    window = 500 + 500
     hourly = -(-window // 12) * 2
     for cost, metrics_read in ((stored, window + hourly), (math, hourly), (none, window + hourly)):
         assert cost["api"] == pytest.approx(costs.RUNS * (metrics_read * 0.01 / 1000 + 1 * 0.01 / 1000))
@@ -85,7 +86,7 @@ def test_a_bench_result_with_several_modes_is_priced_per_mode_over_all_its_stead
     assert costs.modes_measured(r) == ["stored", "metric_math"]
     stored = costs.monthly("stored", 1000, r)
     average_other = (2 + 2 + 1 + 3) / 4 + 1
-    window = 1500
+    window = 1000
     expected_api = costs.RUNS * ((window + 2 * -(-window // 12)) * 0.01 / 1000 + average_other * 0.01 / 1000)
     assert stored["api"] == pytest.approx(expected_api)
     assert stored["lambda"] == pytest.approx(costs.RUNS * (0.20 / 1e6 + 1.0 * 0.25 * 0.0000166667))
@@ -93,3 +94,12 @@ def test_a_bench_result_with_several_modes_is_priced_per_mode_over_all_its_stead
     assert math["lambda"] == pytest.approx(costs.RUNS * (0.20 / 1e6 + 0.5 * 0.25 * 0.0000166667))
     with pytest.raises(ValueError, match="no steady run measured in mode 'none'"):
         costs.monthly("none", 1000, r)
+
+
+def test_window_queries_count_two_metrics_for_each_campaign_whose_metric_is_not_known() -> None:
+    # N = 1,001: 501 campaigns, 500 recommenders.
+    assert costs.window_queries(1001) == 501 + 500  # steady: every bench campaign's metric known
+    assert costs.window_queries(1001, known_share=0.0) == 2 * 501 + 500  # a new container
+    assert costs.window_queries(1001, known_share=0.5) == 250 + 2 * 251 + 500  # 250 known (rounded down)
+    with pytest.raises(ValueError, match="not a share"):
+        costs.window_queries(10, known_share=1.5)

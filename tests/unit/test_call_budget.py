@@ -1,12 +1,15 @@
 """Pins the monitor's call budget: N = 300 in 3 regions (half campaigns), every call of a run, per
 operation, is exactly what the README's formula (tools.call_budget) gives - in the first-ever cold
-run (every campaign described, no solution version), quiet runs (each renews by name the kept alarms
-of its 5-minute slot, never the whole listing), a run that finds a new resource (alarm listing, its
-two alarms, one dashboard rebuild request on the bus), and a cold run in a NEW container after those
-(every campaign restored from the published minimums: no describe at all) - so one more call per
-resource, or per anything, fails it; and the metrics the restored cold run writes equal those of the
-seed's per-resource algorithm (tools.bench_baseline) for the same traffic. A second test pins a run
-that decides (hourly checks, commands, protection-tag reads)."""
+run (every campaign described, no solution version, both request metrics of each campaign read,
+and each campaign's one metric learned from its traffic), quiet runs (one request metric per
+campaign; each renews by name the kept alarms of its 5-minute slot, never the whole listing), a
+run that finds a new resource (alarm listing, its two alarms, one dashboard rebuild request on
+the bus), and a cold run in a NEW container after those (every campaign restored from the
+published minimums: no describe at all; both request metrics again) - so one more call per
+resource, or per anything, fails it; the AWS/Personalize metrics each run requests are pinned
+too (GetMetricData is billed per metric); and the metrics the restored cold run writes equal
+those of the seed's per-resource algorithm (tools.bench_baseline) for the same traffic. A second
+test pins a run that decides (hourly checks, commands, protection-tag reads)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import math
 from collections import Counter
 from typing import Any
 
-from personalize_monitor import alarms, costchecks, dashboard_build, monitoring, warmstate
+import pytest
+from personalize_monitor import alarms, costchecks, dashboard_build, metrics, monitoring, warmstate
 from personalize_monitor.config import Settings
 
 from tests.support.costactions import command_queues
@@ -28,6 +32,7 @@ from tools.call_budget import (
     cold_run_calls,
     steady_run_calls,
     steady_state_budget,
+    window_metrics,
 )
 from tools.fleet import Fleet
 from tools.localaws import LocalAWS
@@ -110,8 +115,26 @@ def module_alarms(aws: LocalAWS) -> None:
                             EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
 
 
+# AWS/Personalize metrics requested per region (GetMetricData is billed per metric requested),
+# counted by the wrapper count_requested_metrics installs; counted_run clears it.
+REQUESTED: Counter[str] = Counter()
+
+
+@pytest.fixture()
+def count_requested_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    fetch = metrics.fetch
+
+    def counting(cw: Any, kwargs: dict[str, Any]) -> metrics.Answer:
+        REQUESTED[cw.meta.region_name] += sum(
+            1 for q in kwargs["MetricDataQueries"] if q["MetricStat"]["Metric"]["Namespace"] == "AWS/Personalize")
+        return fetch(cw, kwargs)
+
+    monkeypatch.setattr(metrics, "fetch", counting)
+
+
 def counted_run(aws: LocalAWS, monitor: Any, env: dict[str, str], offset: int) -> tuple[dict[str, Any], Counter[str]]:
     """One monitor run for window(offset), and every API call it made (service:operation -> count)."""
+    REQUESTED.clear()
     aws.reset_calls()
     aws.personalize.reset_calls()
     result: dict[str, Any] = monitor.run(Settings.from_env(env), window(offset) + dt.timedelta(minutes=5, seconds=20))
@@ -124,7 +147,7 @@ def counted_run(aws: LocalAWS, monitor: Any, env: dict[str, str], offset: int) -
 
 
 def test_cold_and_steady_calls_are_exactly_the_formula_and_metrics_match_per_resource_algorithm(
-    aws: LocalAWS
+    aws: LocalAWS, count_requested_metrics: None
 ) -> None:
     per_region = seed(aws, 300)
     assert per_region == dict.fromkeys(REGIONS, (50, 50))
@@ -142,6 +165,11 @@ def test_cold_and_steady_calls_are_exactly_the_formula_and_metrics_match_per_res
     assert {r: (v["described"], v["restored"]) for r, v in first["regions"].items()} == dict.fromkeys(REGIONS, (50, 0))
     assert calls == cold_run_calls(per_region, first_ever=True, dashboard_pages=0, alarm_writes=600, events=1), \
         dict(calls)
+    # No campaign's metric known yet: each is read on both (2 x 50 + 50 a region); every campaign
+    # had GetRecommendations traffic in that window, so the run proves all 50 a region.
+    assert REQUESTED == window_metrics(per_region) == dict.fromkeys(REGIONS, 150)
+    assert {r: v["learned"] for r, v in first["regions"].items()} == dict.fromkeys(REGIONS, 50)
+    known = {r: c for r, (c, _) in per_region.items()}
     assert "personalize:DescribeSolutionVersion" not in calls
     assert sum(calls.values()) - 600 <= cold_run_budget(per_region, first_ever=True, dashboard_pages=0, events=1)
 
@@ -156,8 +184,11 @@ def test_cold_and_steady_calls_are_exactly_the_formula_and_metrics_match_per_res
         assert quiet["monitored"] == 300 and quiet["errors"] == 0
         assert quiet["steps"]["alarms"]["listing"] == "kept listing"
         assert quiet["steps"]["alarms"]["renewed"] == len(due)
-        assert calls == steady_run_calls(per_region, QUIET, renewed=len(due)), dict(calls)
+        assert calls == steady_run_calls(per_region, QUIET, renewed=len(due), known=known), dict(calls)
         assert sum(calls.values()) <= steady_state_budget(per_region)
+        # One metric per campaign now, also in the windows without traffic (13 to 5).
+        assert REQUESTED == window_metrics(per_region, known) == dict.fromkeys(REGIONS, 100)
+        assert {r: v["learned"] for r, v in quiet["regions"].items()} == dict.fromkeys(REGIONS, 0)
         renewed.update(due)
     assert set(renewed) == set(alarms.LISTING.alarms) and set(renewed.values()) == {1}
 
@@ -177,7 +208,9 @@ def test_cold_and_steady_calls_are_exactly_the_formula_and_metrics_match_per_res
     assert changed["steps"]["alarms"]["counts"] == {"created": 2, "updated": 0, "deleted": 0}
     assert changed["steps"]["dashboard"]["requested"] is True
     assert changed["events"] == ["BuildPersonalizeMonitorDashboard"]
-    assert calls == steady_run_calls(grown, CHANGED, alarm_writes=2, events=1, alarmed_resources=300), dict(calls)
+    assert calls == steady_run_calls(grown, CHANGED, alarm_writes=2, events=1, alarmed_resources=300,
+                                     known=known), dict(calls)
+    assert REQUESTED == window_metrics(grown, known) == {**dict.fromkeys(REGIONS, 100), region: 101}
     assert sum(calls.values()) - 2 <= steady_state_budget(grown, events=1, listing=True)
 
     # The dashboard function builds the pages that run asked for (not counted: another function).
@@ -195,6 +228,9 @@ def test_cold_and_steady_calls_are_exactly_the_formula_and_metrics_match_per_res
     assert restored["steps"]["alarms"]["counts"] == {"created": 0, "updated": 0, "deleted": 0}
     assert restored["steps"]["dashboard"] == {"compared_with": "deployed dashboard", "added": 0, "removed": 0}
     assert calls == cold_run_calls(grown, first_ever=False, dashboard_pages=pages), dict(calls)
+    # A new container knows no campaign's metric: both again, and this window proves them again.
+    assert REQUESTED == window_metrics(grown) == {**dict.fromkeys(REGIONS, 150), region: 151}
+    assert {r: v["learned"] for r, v in restored["regions"].items()} == dict.fromkeys(REGIONS, 50)
     assert "personalize:DescribeCampaign" not in calls and "personalize:DescribeSolutionVersion" not in calls
     assert sum(calls.values()) <= cold_run_budget(grown, first_ever=False, dashboard_pages=pages)
 
@@ -245,6 +281,8 @@ def test_a_run_that_decides_adds_its_checks_commands_and_tag_reads_exactly(aws: 
     assert len(decided) == due == due_at(first - 1) > 0
     assert {c["action"] for c in decided} == {"update"} and {c["new_min"] for c in decided} == {3}
     regions_due = {c["arn"].split(":")[3] for c in decided}
+    # No traffic: no campaign's metric is known (each read twice).
+    assert {r: v["learned"] for r, v in deciding["regions"].items()} == dict.fromkeys(REGIONS, 0)
     expected = Counter(steady_run_calls(per_region, QUIET, renewed=len(renewed)))
     expected["monitoring:GetMetricData"] += len(regions_due)  # one history read per region with checks due
     expected["sqs:SendMessageBatch"] = math.ceil(len(decided) / 10)

@@ -442,3 +442,131 @@ def test_a_ranking_campaign_is_measured_on_get_personalized_ranking_without_its_
     assert requests == {ranking.arn: 600, plain.arn: 300, rec.arn: 150}
     average = {r["arn"]: r["average"] for r in result["resources"]}
     assert average[ranking.arn] == 2.0
+
+
+# -- a campaign's request metric learned from its traffic (warm cache, per lastUpdatedDateTime) --
+def record_queries(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(metric name, ARN) of every AWS/Personalize query sent, in order (metrics.fetch wrapped)."""
+    from personalize_monitor import metrics
+
+    sent: list[tuple[str, str]] = []
+    fetch = metrics.fetch
+
+    def recording(cw: object, kwargs: dict[str, object]) -> metrics.Answer:
+        for q in kwargs["MetricDataQueries"]:  # type: ignore[attr-defined]
+            metric = q["MetricStat"]["Metric"]
+            if metric["Namespace"] == "AWS/Personalize":
+                sent.append((metric["MetricName"], metric["Dimensions"][0]["Value"]))
+        return fetch(cw, kwargs)
+
+    monkeypatch.setattr(metrics, "fetch", recording)
+    return sent
+
+
+def monitor_run(back: int) -> dict[str, object]:
+    s = settings(PM_AUTO_ADJUST_MIN_TPS="false", PM_ALARM_WRITES_PER_SECOND="100")
+    result: dict[str, object] = monitoring.run(s, window(back) + dt.timedelta(minutes=5, seconds=20))
+    assert result["errors"] == 0
+    return result
+
+
+def learned(result: dict[str, object]) -> int:
+    return int(result["regions"]["us-east-1"]["learned"])  # type: ignore[index]
+
+
+BOTH = ("GetRecommendations", "GetPersonalizedRanking")
+
+
+def test_a_campaigns_metric_is_learned_from_traffic_and_then_read_alone(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = Fleet(aws, now=NOW)
+    group = fleet.dataset_group("us-east-1", "g")
+    ranking = fleet.campaign("us-east-1", group, "rank", min_tps=2, ranking=True)
+    plain = fleet.campaign("us-east-1", group, "plain", min_tps=2)
+    idle = fleet.campaign("us-east-1", group, "idle", min_tps=2)
+    for seeded in (ranking, plain):
+        fleet.traffic(seeded, {window(3): 300})
+    sent = record_queries(monkeypatch)
+    first = monitor_run(3)
+    # Nothing known yet: both metrics of each campaign; the two with traffic are proven.
+    assert sorted(sent) == sorted((m, c.arn) for c in (ranking, plain, idle) for m in BOTH)
+    assert learned(first) == 2
+    found = discover(settings())
+    assert found[ranking.arn].request_metrics == ("GetPersonalizedRanking",)
+    assert found[plain.arn].request_metrics == ("GetRecommendations",)
+    assert found[idle.arn].request_metrics == BOTH  # no traffic proves nothing
+
+    # The next run (a window without traffic) sends one query for each proven campaign and
+    # still measures them (0 requests: a complete read of their one metric).
+    sent.clear()
+    second = monitor_run(2)
+    assert sorted(sent) == sorted([("GetPersonalizedRanking", ranking.arn), ("GetRecommendations", plain.arn)]
+                                  + [(m, idle.arn) for m in BOTH])
+    assert learned(second) == 0
+    resources: list[dict[str, object]] = second["resources"]  # type: ignore[assignment]
+    assert {r["arn"]: r["requests"] for r in resources} == dict.fromkeys((ranking.arn, plain.arn, idle.arn), 0)
+
+    # A history read that starts before the last update asks for both again (a recipe change
+    # would have split the requests over both metrics).
+    r = found[plain.arn]
+    assert r.read_metrics(r.last_updated) == ("GetRecommendations",)
+    assert r.read_metrics(r.last_updated - dt.timedelta(seconds=1)) == BOTH
+
+    # The campaign is updated: its lastUpdatedDateTime changes and the proven metric is forgotten;
+    # the next window began before the update, so its traffic proves nothing either.
+    aws.client("personalize").update_campaign(campaignArn=plain.arn, minProvisionedTPS=3)
+    aws.personalize.settle()
+    fleet.traffic(plain, {window(1): 300})
+    sent.clear()
+    third = monitor_run(1)
+    assert sorted(m for m, arn in sent if arn == plain.arn) == sorted(BOTH)
+    assert sorted(m for m, arn in sent if arn == ranking.arn) == ["GetPersonalizedRanking"]
+    assert learned(third) == 0
+    assert discover(settings())[plain.arn].request_metrics == BOTH
+
+
+@pytest.mark.parametrize("case", ["incomplete", "both metrics", "no traffic"])
+def test_a_metric_is_not_learned_from_an_incomplete_read_no_traffic_or_both_metrics(
+    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    fleet = Fleet(aws, now=NOW)
+    group = fleet.dataset_group("us-east-1", "g")
+    c = fleet.campaign("us-east-1", group, "c", min_tps=2)
+    if case != "no traffic":
+        fleet.traffic(c, {window(2): 300})
+    if case == "both metrics":
+        from dataclasses import replace
+
+        fleet.traffic(replace(c, metric_name="GetPersonalizedRanking"), {window(2): 60})
+    if case == "incomplete":
+        # GetRecommendations comes back complete with traffic; the other metric does not.
+        aws.set_metric_faults([{"match": c.arn, "metric": "GetPersonalizedRanking", "kind": "PartialDataNoNext"}])
+    s = settings(PM_AUTO_ADJUST_MIN_TPS="false", PM_ALARM_WRITES_PER_SECOND="100")
+    result = monitoring.run(s, window(2) + dt.timedelta(minutes=5, seconds=20))
+    assert learned(result) == 0
+    if case == "incomplete":
+        assert c.arn in result["unknown"]
+    else:
+        assert result["errors"] == 0
+        requests = {r["arn"]: r["requests"] for r in result["resources"]}
+        assert requests[c.arn] == (360 if case == "both metrics" else 0)
+    aws.set_metric_faults([])
+    assert discovery.CACHE.proven_metric(c.arn, discover(settings())[c.arn].last_updated) is None
+    assert discover(settings())[c.arn].request_metrics == BOTH
+    sent = record_queries(monkeypatch)
+    monitor_run(1)
+    assert sorted(sent) == sorted((m, c.arn) for m in BOTH)
+
+
+def test_a_cold_container_forgets_the_learned_metrics(aws: LocalAWS) -> None:
+    from personalize_monitor import warmstate
+
+    fleet = Fleet(aws, now=NOW)
+    group = fleet.dataset_group("us-east-1", "g")
+    c = fleet.campaign("us-east-1", group, "c", min_tps=2)
+    fleet.traffic(c, {window(2): 300})
+    assert learned(monitor_run(2)) == 1
+    assert discover(settings())[c.arn].request_metrics == ("GetRecommendations",)
+    warmstate.forget()
+    assert discover(settings())[c.arn].request_metrics == BOTH

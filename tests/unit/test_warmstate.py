@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import personalize_monitor
-from personalize_monitor import warmstate
+from personalize_monitor import discovery, warmstate
 
 from tests.support.functions import load_function
 from tools.fleet import Fleet
@@ -100,6 +100,10 @@ def test_forget_leaves_what_a_cold_start_has(aws: LocalAWS, monkeypatch: Any) ->
     group = fleet.dataset_group(HOME, "retail")
     shop = fleet.campaign(HOME, group, "shop", min_tps=3, created_hours_ago=48)
     fleet.recommender(HOME, group, "vod", min_rps=2, created_hours_ago=48)
+    # Traffic in the windows the monitor reads: its warm cache learns the campaign's request metric.
+    epoch = int(now.timestamp())
+    fleet.traffic(shop, {dt.datetime.fromtimestamp(epoch - epoch % 300 - 300 * back, dt.timezone.utc): 300
+                         for back in range(1, 4)})
     for key, value in {"AWS_REGION": HOME, "PM_DASHBOARD_NAME": "Dash", "PM_AUTO_ADJUST_MIN_TPS": "true"}.items():
         monkeypatch.setenv(key, value)
     handlers = {role: load_function(role) for role in ROLES}
@@ -109,6 +113,7 @@ def test_forget_leaves_what_a_cold_start_has(aws: LocalAWS, monkeypatch: Any) ->
     assert handlers["dashboard"].lambda_handler({}, Context())["status"] == "built"
     handlers["update_tps"].lambda_handler({"ARN": shop.arn, "NewMinTPS": 2}, Context())
     warm = snapshot(handlers)
+    assert discovery.CACHE.request_metrics, "the warm-up proved no campaign's request metric"
 
     warmstate.forget()
     cold = snapshot(handlers)

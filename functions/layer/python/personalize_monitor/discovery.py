@@ -43,9 +43,24 @@ What a restore cannot know: the campaign's latest update status (None: the actio
 re-describe before acting, exactly as for recommenders, which are never described), its
 ``campaignConfig`` ({}) and its recipe. The monitor (``details=False``) describes no solution
 version at all: a campaign whose recipe is unknown is read on both request metrics
-(``Resource.request_metrics``; it answers only one of them, the other has no data). The
-dashboard (``details=True``) needs the dataset group and the latency metric: it never restores,
-and describes each campaign's solution version (immutable, described once per container).
+(``Resource.request_metrics``; it answers only one of them, the other has no data) until its
+traffic shows which (``learn_request_metrics``). The dashboard (``details=True``) needs the
+dataset group and the latency metric: it never restores, and describes each campaign's solution
+version (immutable, described once per container).
+
+Why a metric learned from traffic is sound. A campaign answers exactly one of the two request
+operations (GetPersonalizedRanking for a personalized-ranking recipe, GetRecommendations for
+every other), and its recipe changes only through an update, which advances its
+``lastUpdatedDateTime``. So a COMPLETE read (``metrics.MetricRead.complete``: every query of
+the campaign came back Complete, no message) of a window that starts at or after the campaign's
+listed ``lastUpdatedDateTime``, showing requests > 0 on exactly one of the two metrics, proves
+that metric for as long as ``lastUpdatedDateTime`` stays the same. The warm cache keeps it under
+(ARN, ``lastUpdatedDateTime``), and later runs read that one metric only. Nothing is learned
+from an incomplete read, from a window with no traffic, from a window that began before the
+last update (its requests may predate a recipe change), while an update is known to be in
+progress, or when both metrics had data (not expected: logged, both are read again). A changed
+``lastUpdatedDateTime`` or a new container forgets it. A read that starts before the last update
+(the 14-day history) still asks for both metrics (``Resource.read_metrics``).
 
 Restored campaigns are cached like described ones, so the following warm runs reuse them under
 the same ``lastUpdatedDateTime`` rule. Resources that are not ACTIVE, are being deleted, or
@@ -63,7 +78,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 
 from botocore.exceptions import ClientError
 
-from . import arns, aws_errors, clients, contract, metrics, timeutil
+from . import arns, aws_errors, clients, contract, metrics, preconditions, timeutil
 from .config import METRIC_NAMESPACE, Settings
 from .log import get_logger
 
@@ -105,6 +120,8 @@ class Resource:
     recipe_arn: Optional[str] = None  # a campaign's only with details (its solution version's)
     latest_update_status: Optional[str] = None
     config: Dict[str, Any] = field(default_factory=dict)
+    # A campaign's request metric proven by its traffic under ``last_updated`` (module docstring).
+    proven_metric: Optional[str] = None
 
     @property
     def dimension(self) -> str:
@@ -113,14 +130,23 @@ class Resource:
     @property
     def request_metrics(self) -> Tuple[str, ...]:
         """The AWS/Personalize request metrics to read (and add up) for this resource: the
-        recipe's one metric when the recipe is known, both for a campaign whose recipe is not."""
+        recipe's one metric when the recipe is known, else the one its traffic proved since its
+        last update, else (a campaign) both."""
         if self.kind != arns.KIND_CAMPAIGN:
             return ("GetRecommendations",)
         if not self.recipe_arn:
-            return CAMPAIGN_REQUEST_METRICS
+            return (self.proven_metric,) if self.proven_metric else CAMPAIGN_REQUEST_METRICS
         if arns.is_personalized_ranking_recipe(self.recipe_arn):
             return ("GetPersonalizedRanking",)
         return ("GetRecommendations",)
+
+    def read_metrics(self, start: dt.datetime) -> Tuple[str, ...]:
+        """The request metrics of a read that starts at ``start``: a metric proven by traffic
+        speaks only for the time since ``last_updated``, so an older start reads both."""
+        if self.kind == arns.KIND_CAMPAIGN and not self.recipe_arn and self.proven_metric \
+                and start < self.last_updated:
+            return CAMPAIGN_REQUEST_METRICS
+        return self.request_metrics
 
     @property
     def updatable(self) -> bool:
@@ -154,12 +180,14 @@ class RateLimiter:
 
 
 class DescribeCache:
-    """Describe results (and restored minimums, marked ``RESTORED``) kept across invocations of
-    a warm container, each under the ``lastUpdatedDateTime`` it was made for."""
+    """Describe results (and restored minimums, marked ``RESTORED``) and the request metrics
+    campaigns' traffic proved, kept across invocations of a warm container, each under the
+    ``lastUpdatedDateTime`` it was made for."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.resources: Dict[str, Tuple[dt.datetime, Dict[str, Any]]] = {}
+        self.request_metrics: Dict[str, Tuple[dt.datetime, str]] = {}
         self.solution_versions: Dict[str, Dict[str, Any]] = {}
         self.describes = 0
         # Regions whose campaigns this container has tried to restore (its first discovery of each).
@@ -169,6 +197,7 @@ class DescribeCache:
         """Forget every describe, as a cold start would."""
         with self.lock:
             self.resources.clear()
+            self.request_metrics.clear()
             self.solution_versions.clear()
             self.describes = 0
             self.restore_tried.clear()
@@ -185,9 +214,42 @@ class DescribeCache:
     def forget(self, arn: str) -> None:
         with self.lock:
             self.resources.pop(arn, None)
+            self.request_metrics.pop(arn, None)
+
+    def proven_metric(self, arn: str, last_updated: dt.datetime) -> Optional[str]:
+        """The request metric traffic proved for the campaign under ``last_updated``, if any."""
+        with self.lock:
+            found = self.request_metrics.get(arn)
+        return found[1] if found and found[0] == last_updated else None
+
+    def prove_metric(self, arn: str, last_updated: dt.datetime, metric: str) -> None:
+        with self.lock:
+            self.request_metrics[arn] = (last_updated, metric)
 
 
 CACHE = DescribeCache()
+
+
+def learn_request_metrics(resources: Sequence[Resource], read: metrics.MetricRead, start: dt.datetime,
+                          cache: DescribeCache = CACHE) -> int:
+    """Remember, for each campaign read on both request metrics by ``read`` (a read that starts at
+    ``start``), the one metric its traffic proves (module docstring); returns how many were learned."""
+    learned = 0
+    for r in resources:
+        if r.kind != arns.KIND_CAMPAIGN or len(r.read_metrics(start)) != len(CAMPAIGN_REQUEST_METRICS):
+            continue
+        if not read.complete(r.arn) or start < r.last_updated or preconditions.in_progress(r.latest_update_status):
+            continue
+        totals = read.by_metric.get(r.arn, {})
+        busy = [m for m in CAMPAIGN_REQUEST_METRICS if totals.get(m, 0.0) > 0]
+        if len(busy) > 1:
+            log.warning("campaign has requests on both request metrics: both stay read", extra={
+                "arn": r.arn, "region": r.region, "requests": {m: totals.get(m) for m in busy}})
+            continue
+        if len(busy) == 1:
+            cache.prove_metric(r.arn, r.last_updated, busy[0])
+            learned += 1
+    return learned
 
 
 def _paginate(client: Any, operation: str, key: str) -> List[Dict[str, Any]]:
@@ -427,6 +489,7 @@ class RegionDiscovery:
                     recipe_arn=version.get("recipeArn"),
                     latest_update_status=update.get("status"),
                     config=dict(detail.get("campaignConfig") or {}),
+                    proven_metric=self.cache.proven_metric(arn, summary["lastUpdatedDateTime"]),
                 )
             )
         if self.restored or refused:

@@ -1,7 +1,7 @@
 """CloudWatch reads and writes, batched so the call count grows with pages, not resources.
 
 * GetMetricData: up to 500 queries per call (the service limit): one query per request metric
-  of a resource (two for a campaign whose recipe the monitor does not know), so one call per
+  of a resource (two for a campaign whose metric the monitor does not know yet), so one call per
   region per 500 queries for the 5-minute window; look-backs batched the same way, capped by
   the 100,800 datapoints a single call may return. ``fetch`` follows the pages of one request
   and keeps each query's status and messages (discovery's restore read uses it too).
@@ -69,7 +69,9 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class MetricRead:
     """What one batched read returned: complete series, and the resources whose data is unknown.
 
-    ``sums[arn]`` is ``[(timestamp, value), ...]`` oldest first, for resources whose every query
+    ``by_metric[arn][metric]`` is the total of each request metric read for a complete resource
+    (discovery learns a campaign's one metric from it). ``sums[arn]`` is
+    ``[(timestamp, value), ...]`` oldest first, for resources whose every query
     came back ``Complete`` (after following ``NextToken``) without a message; periods without
     any datapoint are absent (Personalize publishes nothing for an idle resource, so in a
     complete result a gap is zero requests). ``unknown[arn]`` says why a resource's data is not
@@ -80,6 +82,7 @@ class MetricRead:
 
     def __init__(self) -> None:
         self.sums: Dict[str, List[Tuple[dt.datetime, float]]] = {}
+        self.by_metric: Dict[str, Dict[str, float]] = {}
         self.unknown: Dict[str, str] = {}
         self.calls = 0
 
@@ -97,6 +100,7 @@ def _mark_unknown(read: MetricRead, arn: str, why: str) -> None:
     if arn not in read.unknown:
         read.unknown[arn] = why
     read.sums.pop(arn, None)
+    read.by_metric.pop(arn, None)
 
 
 def _problems(result: Mapping[str, Any]) -> List[str]:
@@ -166,9 +170,10 @@ def request_sums(
 ) -> MetricRead:
     """Sum of requests per ``period`` for each resource between start and end.
 
-    Each resource is read on every metric of its ``request_metrics`` (a campaign whose recipe is
-    not known on both GetRecommendations and GetPersonalizedRanking: it answers only one of
-    them, the other has no data), one query each, at most 500 queries a call. The series of one
+    Each resource is read on every metric of its ``read_metrics(start)`` (a campaign whose recipe
+    is not known, and whose traffic has not proved its metric since its last update, on both
+    GetRecommendations and GetPersonalizedRanking: it answers only one of them, the other has
+    no data), one query each, at most 500 queries a call. The series of one
     ARN are added (also those of several resources sharing an ARN), and the ARN is unknown when
     any of its queries is. Every result's ``StatusCode`` and ``Messages`` are checked after the
     pages are followed; the response's own ``Messages`` make its whole batch unknown. A failed
@@ -181,7 +186,8 @@ def request_sums(
     per_call = max(1, min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points_per_query))
     cw = clients.client("cloudwatch", region)
     raw: Dict[str, List[Tuple[dt.datetime, float]]] = {r.arn: [] for r in resources}
-    pairs = [(r, metric) for r in resources for metric in r.request_metrics]
+    pairs = [(r, metric) for r in resources for metric in r.read_metrics(start)]
+    by_metric: Dict[str, Dict[str, float]] = {r.arn: {} for r in resources}
     for batch in chunks(pairs, per_call):
         queries = {f"r{i}": pair for i, pair in enumerate(batch)}
         answer = fetch(cw, {
@@ -215,9 +221,12 @@ def request_sums(
                     "status": answer.status.get(qid) or "missing", "reason": why[:500]})
             elif r.arn not in read.unknown:
                 raw[r.arn].extend(answer.values[qid])
+                totals = by_metric[r.arn]
+                totals[metric] = totals.get(metric, 0.0) + sum(float(v) for _, v in answer.values[qid])
     for arn, points in raw.items():
         if arn in read.unknown:
             continue
+        read.by_metric[arn] = by_metric[arn]
         merged: Dict[dt.datetime, float] = {}
         for ts, value in points:
             merged[ts] = merged.get(ts, 0.0) + float(value)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import alarms, commands, costchecks, dashboard_trigger, events, metrics
 from .config import METRIC_MATH, Settings
-from .discovery import RegionDiscovery, Resource
+from .discovery import RegionDiscovery, Resource, learn_request_metrics
 from .log import get_logger
 from .runcontext import Measurement, RunContext
 
@@ -57,6 +57,7 @@ class RegionResult:
     deferred: int = 0  # resources left for a later run by the describe time budget
     restored: int = 0  # campaigns not in the warm cache whose minimum was restored (no describe)
     described: int = 0  # DescribeCampaign calls
+    learned: int = 0  # campaigns whose request metric this run's window proved (read alone from the next run)
     error: str = ""
 
 
@@ -78,6 +79,7 @@ def measure_region(settings: Settings, region: str, now: dt.datetime,
         read = metrics.request_sums(region, result.resources, start, end, metrics.WINDOW_SECONDS, "5-minute window")
         result.requests = {arn: sum(v for _, v in points) for arn, points in read.sums.items()}
         result.unknown = dict(read.unknown)
+        result.learned = learn_request_metrics(result.resources, read, start)
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         log.error("region failed", extra={"region": region, "error": result.error}, exc_info=True)
@@ -169,7 +171,7 @@ def run(settings: Settings, now: dt.datetime, deadline: Optional[float] = None) 
         "monitored": len(measurements),
         "errors": errors,
         "regions": {r.region: {"resources": len(r.resources), "deferred": r.deferred, "restored": r.restored,
-                               "described": r.described, "error": r.error or None}
+                               "described": r.described, "learned": r.learned, "error": r.error or None}
                     for r in results},
         "skipped": [s for r in results for s in r.skipped],
         "unknown": unknown,
