@@ -195,9 +195,10 @@ def test_table_lists_every_run_the_steady_max_and_median_the_baseline_and_the_ta
 
 
 def test_windows_cover_every_measured_run_and_the_seed_way() -> None:
-    # stored: cold + 12 steady + cold-after; metric_math: warm-up + cold-after + 12 steady; baseline.
-    assert bench.window_count(12, ["stored", "metric_math"], baseline=True) == 14 + 14 + 1
-    assert bench.window_count(12, ["stored"], baseline=False) == 14
+    # stored: cold + settle + 12 steady + cold-after; metric_math: warm-up + cold-after + 12 steady;
+    # baseline.
+    assert bench.window_count(12, ["stored", "metric_math"], baseline=True) == 15 + 14 + 1
+    assert bench.window_count(12, ["stored"], baseline=False) == 15
     assert bench.window_count(3, ["metric_math"], baseline=True) == 1 + 5 + 1
 
 
@@ -285,19 +286,20 @@ def test_measured_runs_are_consecutive_windows_in_the_right_containers_and_envir
     stamp = [bench.scheduled_event(w)["time"] for w in windows]
     measured = [(r["mode"], r["run"], r["time"]) for r in runner.runs]
     assert measured == [
-        ("stored", bench.COLD_FIRST, stamp[0]),
-        ("stored", "steady 1", stamp[1]), ("stored", "steady 2", stamp[2]), ("stored", "steady 3", stamp[3]),
-        ("stored", bench.COLD_AFTER, stamp[4]),
-        ("metric_math", bench.COLD_AFTER, stamp[6]),
-        ("metric_math", "steady 1", stamp[7]), ("metric_math", "steady 2", stamp[8]),
-        ("metric_math", "steady 3", stamp[9]),
+        ("stored", bench.COLD_FIRST, stamp[0]), ("stored", bench.SETTLE, stamp[1]),
+        ("stored", "steady 1", stamp[2]), ("stored", "steady 2", stamp[3]), ("stored", "steady 3", stamp[4]),
+        ("stored", bench.COLD_AFTER, stamp[5]),
+        ("metric_math", bench.COLD_AFTER, stamp[7]),
+        ("metric_math", "steady 1", stamp[8]), ("metric_math", "steady 2", stamp[9]),
+        ("metric_math", "steady 3", stamp[10]),
     ]
-    assert runner.next_window() == windows[10] == windows[-1]  # left for the seed's way
-    # Containers: 0 the first (cold, steady), 1 the stored warm-up at the cold run's window,
-    # 2 the new one after the steady runs, 3 the metric_math warm-up, 4 metric_math's measured one.
+    assert runner.next_window() == windows[11] == windows[-1]  # left for the seed's way
+    # Containers: 0 the first (cold, settle after the warm-up, steady), 1 the stored warm-up at the
+    # cold run's window, 2 the new one after the steady runs, 3 the metric_math warm-up, 4
+    # metric_math's measured one.
     assert [(i["container"], i["time"]) for i in invocations] == [
-        (0, stamp[0]), (1, stamp[0]), (0, stamp[1]), (0, stamp[2]), (0, stamp[3]), (2, stamp[4]),
-        (3, stamp[5]), (4, stamp[6]), (4, stamp[7]), (4, stamp[8]), (4, stamp[9])]
+        (0, stamp[0]), (1, stamp[0]), (0, stamp[1]), (0, stamp[2]), (0, stamp[3]), (0, stamp[4]), (2, stamp[5]),
+        (3, stamp[6]), (4, stamp[7]), (4, stamp[8]), (4, stamp[9]), (4, stamp[10])]
     assert started == [
         {"PM_ALARM_WRITES_PER_SECOND": "3"}, {"PM_ALARM_WRITES_PER_SECOND": "100"},
         {"PM_ALARM_WRITES_PER_SECOND": "3"},
