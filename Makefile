@@ -19,8 +19,11 @@ setup: ## Install everything (virtualenv, pinned tools, offline Terraform toolch
 demo: setup ## Local deployment + demo against the local AWS on 127.0.0.1
 	$(PY) -m tools.demo
 
+# End-to-end tests one at a time (each drives Terraform and simulated days), then the rest on
+# two workers (pytest-xdist, one local AWS per worker): every test runs exactly once.
 test: setup ## The whole test suite (unit, Terraform, end-to-end, lint)
-	$(PY) -m pytest
+	$(PY) -m pytest -m e2e
+	$(PY) -m pytest -m "not e2e" -n 2
 
 test-fast: setup ## Unit tests only (no Terraform)
 	$(PY) -m pytest -m "not e2e"
