@@ -104,8 +104,6 @@ MAX_IDLE_HOURS = 168
 DESCRIBE_PAGE_SIZE = 100  # DescribeAlarms MaxRecords maximum
 DELETE_BATCH = 100  # DeleteAlarms accepts at most 100 names
 NAMES_PER_DESCRIBE = 100  # DescribeAlarms accepts at most 100 AlarmNames
-RENEWAL_SLOTS = 12  # the kept listing is re-read a twelfth a run: every alarm once an hour
-RENEWAL_SLOT_SECONDS = 300
 PUT_RATE_PER_SECOND = 3.0  # CloudWatch's default PutMetricAlarm quota (transactions per second)
 WRITE_SECONDS_PER_RUN = 30  # a run spends at most ~30 s writing alarms; the rest waits for the next run
 MAX_WRITES_PER_RUN = int(PUT_RATE_PER_SECOND * WRITE_SECONDS_PER_RUN)
@@ -459,11 +457,10 @@ def list_managed(cw: Any, settings: Settings, calls: Optional[_Calls] = None) ->
 
 def renewal_slot(alarm_name: str) -> int:
     """The 5-minute slot of the hour (0-11) in which a kept alarm is read again; stable."""
-    return int(hashlib.sha256(alarm_name.encode()).hexdigest()[:8], 16) % RENEWAL_SLOTS
+    return timeutil.slot_of_key(alarm_name)
 
 
-def slot_of_time(now: dt.datetime) -> int:
-    return (int(now.timestamp()) % 3600) // RENEWAL_SLOT_SECONDS
+slot_of_time = timeutil.slot_of_time
 
 
 def describe_named(cw: Any, names: Sequence[str], calls: Optional[_Calls] = None) -> Dict[str, Dict[str, Any]]:

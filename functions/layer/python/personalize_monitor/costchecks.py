@@ -35,7 +35,6 @@ arrived when the monitor decided is seen then). With ``dry_run`` the functions o
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -51,8 +50,8 @@ from .runcontext import RunContext
 
 log = get_logger("costchecks")
 
-SLOTS = 12
-SLOT_SECONDS = 300
+SLOTS = timeutil.HOUR_SLOTS
+SLOT_SECONDS = timeutil.SLOT_SECONDS
 HOUR = 3600
 LOOKBACK = dt.timedelta(days=14)
 MIN_AGE_FOR_STEP_DOWN = dt.timedelta(hours=24)
@@ -70,11 +69,10 @@ STOP = "stop"
 
 def slot_of_arn(arn: str) -> int:
     """The 5-minute slot of the hour (0-11) in which the resource is checked; stable across runs."""
-    return int(hashlib.sha256(arn.encode()).hexdigest()[:8], 16) % SLOTS
+    return timeutil.slot_of_key(arn)
 
 
-def slot_of_time(now: dt.datetime) -> int:
-    return (int(now.timestamp()) % HOUR) // SLOT_SECONDS
+slot_of_time = timeutil.slot_of_time
 
 
 def last_change(resource: Resource) -> dt.datetime:

@@ -7,6 +7,7 @@ hours (``floor_hour``/``ceil_hour``) bound every hourly look-back.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any, Mapping, Optional
 
 # A scheduled event older than this (a retry, a replay, a simulation) still names its own
@@ -65,3 +66,19 @@ def as_utc(value: object) -> Optional[dt.datetime]:
     if isinstance(value, (int, float)):
         return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
     return None
+
+
+# The hour's twelve 5-minute slots: work spread over an hour (the hourly cost checks, the alarm
+# listing's renewal) runs for a key in the slot the key hashes to.
+HOUR_SLOTS = 12
+SLOT_SECONDS = 300
+
+
+def slot_of_key(key: str) -> int:
+    """The 5-minute slot of the hour (0-11) of ``key``; stable across runs and processes."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % HOUR_SLOTS
+
+
+def slot_of_time(now: dt.datetime) -> int:
+    """The 5-minute slot of the hour (0-11) that ``now`` falls in."""
+    return (int(now.timestamp()) % 3600) // SLOT_SECONDS
